@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# mini: the synthetic eSpeak NG multi-speaker corpus that tts_codec makes offline. It is the embedded default
+# (`make demo`) and the corpus CI runs every stage on. Options: ./run.sh --help
+set -euo pipefail
+TTS_RUN_CMD=$(printf '%q ' "$0" "$@"); export TTS_RUN_CMD
+cd "$(dirname "$0")"
+
+./tts.sh \
+    --train_set train \
+    --valid_set dev \
+    --test_sets "test" \
+    --min_dur 0.5 \
+    --max_dur 20 \
+    --nj 2 \
+    --inference_nj 2 \
+    "$@"
