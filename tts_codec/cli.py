@@ -1,6 +1,7 @@
 """Entry-point wrapper shared by every `python -m tts_codec.bin.<verb>`: user errors become one line and exit 2."""
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -37,3 +38,13 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def str2bool(value: str) -> bool:
+    """argparse type for `--flag true|false` (the spelling run.sh passes); anything else is an argument error."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")

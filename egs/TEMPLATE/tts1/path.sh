@@ -1,6 +1,6 @@
 # Sourced by every recipe (. ./path.sh): the tools venv, locale and thread settings. No machine paths here:
 # corpus roots live in db.sh or the environment; site-specific additions go into local/path.sh.
-TTS_CODEC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+TTS_CODEC_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)
 export TTS_CODEC_ROOT
 if [ -z "${VIRTUAL_ENV:-}" ] && [ -f "$TTS_CODEC_ROOT/.venv/bin/activate" ]; then
   # shellcheck disable=SC1091

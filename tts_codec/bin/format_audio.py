@@ -1,0 +1,30 @@
+"""Recipe stage 2: resample a data dir to the codec rate, write utt2num_samples, filter by duration."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from tts_codec.cli import run_main, str2bool
+from tts_codec.data.format import format_data_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--in_dir", required=True, help="input Kaldi data dir")
+    parser.add_argument("--out_dir", required=True, help="formatted data dir (wavs under out_dir/wav)")
+    parser.add_argument("--fs", type=int, required=True, help="output sample rate")
+    parser.add_argument("--min_dur", type=float, default=0.0, help="drop utterances shorter than this (s)")
+    parser.add_argument("--max_dur", type=float, default=float("inf"), help="drop utterances longer than this (s)")
+    parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a non-empty out_dir")
+    args = parser.parse_args(argv)
+    format_data_dir(args.in_dir, args.out_dir, args.fs, args.min_dur, args.max_dur, args.overwrite)
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_main(main))
+
+
+if __name__ == "__main__":
+    cli()
