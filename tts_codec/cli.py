@@ -48,3 +48,13 @@ def str2bool(value: str) -> bool:
     if lowered in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    """Add `--overwrite true|false` (default false): replace a non-empty output instead of refusing."""
+    parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a non-empty output")
+
+
+def new_parser(description: str | None) -> argparse.ArgumentParser:
+    """An ArgumentParser that shows defaults, with the entry point's docstring as its description."""
+    return argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -1,0 +1,46 @@
+"""Check a Kaldi data dir (sorted unique keys, consistent ids, text, audio); Kaldi's utils/validate_data_dir.sh.
+
+Usage: python -m tts_codec.bin.validate_data_dir [--no_audio_check] [--no_text] [--no_wav] data/train
+"""
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from tts_codec.cli import new_parser, run_main
+from tts_codec.data.validate import validate_data_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = new_parser(__doc__)
+    parser.add_argument("data_dir", help="the data dir to check")
+    parser.add_argument("--no_audio_check", "--no-audio-check", action="store_true",
+                        help="do not open the audio of wav.scp (faster; pipes are not run)")
+    parser.add_argument("--no_text", "--no-text", action="store_true", help="text is optional")
+    parser.add_argument("--no_wav", "--no-wav", action="store_true",
+                        help="wav.scp is optional (implies --no_audio_check when it is absent)")
+    parser.add_argument("--no_spk_sort", "--no-spk-sort", action="store_true",
+                        help="do not require utterance ids to start with their speaker id")
+    parser.add_argument("--non_print", "--non-print", action="store_true", help="allow control characters in text")
+    parser.add_argument("--no_feats", "--no-feats", action="store_true",
+                        help="accepted for Kaldi compatibility; feats.scp is never required")
+    args = parser.parse_args(argv)
+    report = validate_data_dir(
+        args.data_dir,
+        check_audio=not args.no_audio_check,
+        check_text=not args.no_text,
+        check_wav=not args.no_wav,
+        check_spk_sort=not args.no_spk_sort,
+        non_print=args.non_print,
+    )
+    print(f"{report.path}: OK ({report.num_utts} utterances, {report.num_speakers} speakers, "
+          f"{report.num_recordings} recordings, {len(report.warnings)} warnings)")
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_main(main))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,205 @@
+"""A Kaldi data directory in memory: wav.scp, text, utt2spk, spk2utt, optional segments and any utt2*/spk2* files.
+
+Layout (Kaldi/ESPnet): `wav.scp` maps utterance -> audio spec (a path or `cmd |`), or recording -> spec when
+`segments` (`utt rec start end`) exists; `spk2utt` is always derived from `utt2spk`. Every `utt2*` file and every
+`*.scp` other than wav.scp is keyed by utterance, `spk2*` (and cmvn.scp, spk_xvector.scp) by speaker, `reco2*` by
+recording; all of these land in `DataDir.extra[name]`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+from tts_codec.atomic import atomic_write, refuse_to_clobber
+from tts_codec.data.audio import read_audio
+from tts_codec.data.table import read_entries, read_table, write_table
+from tts_codec.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CORE_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments")
+#: Single-value files copied along with a data dir (ESPnet writes feats_type/audio_format in dump dirs).
+META_FILES = ("feats_type", "audio_format", "frame_shift")
+SPK_KEYED_SCPS = ("cmvn.scp", "spk_xvector.scp")
+
+
+class Segment(NamedTuple):
+    """One `segments` line: the recording id and the span in seconds (end < 0 means to the end of the recording)."""
+
+    rec: str
+    start: float
+    end: float
+
+
+def key_kind(name: str) -> str | None:
+    """What the keys of an extra file are: "utt", "spk", "rec", or None for a file that is not an extra table."""
+    if name in CORE_FILES or name.startswith("."):
+        return None
+    if name in SPK_KEYED_SCPS or name.startswith("spk2"):
+        return "spk"
+    if name.startswith("reco2"):
+        return "rec"
+    if name.startswith("utt2") or name.endswith(".scp"):
+        return "utt"
+    return None
+
+
+def format_time(seconds: float) -> str:
+    """Seconds as the shortest decimal with microsecond precision (`1.5`, `-1`), as segments files hold them."""
+    return f"{seconds:.6f}".rstrip("0").rstrip(".")
+
+
+def parse_segment(value: str, where: str) -> Segment:
+    """Parse the `rec start end` value of a segments line; `where` (`file:line`) prefixes any error."""
+    fields = value.split()
+    if len(fields) != 3:
+        raise UserError(f"{where}: expected `utt rec start end`, got {len(fields) + 1} fields")
+    try:
+        start, end = float(fields[1]), float(fields[2])
+    except ValueError:
+        raise UserError(f"{where}: start/end times {fields[1]!r} {fields[2]!r} are not numbers") from None
+    return Segment(fields[0], start, end)
+
+
+def read_segments(path: Path) -> dict[str, Segment]:
+    """Read a segments file (duplicate ids and malformed lines are errors naming the line)."""
+    segments: dict[str, Segment] = {}
+    for key, value, lineno in read_entries(path):
+        if not key or key in segments:
+            raise UserError(f"{path}:{lineno}: " + ("empty line" if not key else f"duplicate utterance {key!r}"))
+        segments[key] = parse_segment(value, f"{path}:{lineno}")
+    return segments
+
+
+def read_meta(path: Path) -> dict[str, str]:
+    """The single-value files (META_FILES) of a data dir, verbatim."""
+    return {name: (path / name).read_text(encoding="utf-8") for name in META_FILES if (path / name).is_file()}
+
+
+@dataclass
+class DataDir:
+    """The tables of one data dir; see the module docstring for the layout."""
+
+    wav_scp: dict[str, str]
+    utt2spk: dict[str, str]
+    text: dict[str, str] = field(default_factory=dict)
+    segments: dict[str, Segment] | None = None
+    extra: dict[str, dict[str, str]] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "DataDir":
+        """Load a data dir (utt2spk is required; text, wav.scp and the rest are read when present).
+
+        Loading does not check consistency; call `validate_data_dir` for that.
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise UserError(f"data dir {path}: no such directory")
+        if not (path / "utt2spk").is_file():
+            raise UserError(f"data dir {path} has no utt2spk")
+        opt = lambda name, **kw: read_table(path / name, **kw) if (path / name).is_file() else {}  # noqa: E731
+        extra = {p.name: read_table(p) for p in sorted(path.iterdir()) if p.is_file() and key_kind(p.name)}
+        return cls(
+            wav_scp=opt("wav.scp"),
+            utt2spk=read_table(path / "utt2spk"),
+            text=opt("text", allow_empty_value=True),
+            segments=read_segments(path / "segments") if (path / "segments").is_file() else None,
+            extra=extra,
+            meta=read_meta(path),
+            path=path,
+        )
+
+    @property
+    def utt_ids(self) -> list[str]:
+        """Utterance ids (the keys of utt2spk), C-sorted."""
+        return sorted(self.utt2spk)
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speaker ids, C-sorted."""
+        return sorted(set(self.utt2spk.values()))
+
+    @property
+    def spk2utt(self) -> dict[str, list[str]]:
+        """Speaker -> its C-sorted utterance ids, derived from utt2spk."""
+        spk2utt: dict[str, list[str]] = {}
+        for utt in self.utt_ids:
+            spk2utt.setdefault(self.utt2spk[utt], []).append(utt)
+        return {spk: spk2utt[spk] for spk in sorted(spk2utt)}
+
+    def __len__(self) -> int:
+        return len(self.utt2spk)
+
+    def audio_spec(self, utt: str) -> tuple[str, float, float | None]:
+        """The wav.scp spec of an utterance and its span in seconds (0, None for a whole file)."""
+        where = f"data dir {self.path}" if self.path else "data dir"
+        if self.segments is not None:
+            if utt not in self.segments:
+                raise UserError(f"{where}: utterance {utt!r} is not in segments")
+            rec, start, end = self.segments[utt]
+            if rec not in self.wav_scp:
+                raise UserError(f"{where}: recording {rec!r} of utterance {utt!r} is not in wav.scp")
+            return self.wav_scp[rec], start, end
+        if utt not in self.wav_scp:
+            raise UserError(f"{where}: utterance {utt!r} is not in wav.scp")
+        return self.wav_scp[utt], 0.0, None
+
+    def load_audio(self, utt: str, target_sr: int | None = None) -> np.ndarray:
+        """Mono float32 audio of one utterance, shape (N,), resampled to target_sr if given."""
+        spec, start, end = self.audio_spec(utt)
+        wav, _ = read_audio(spec, target_sr=target_sr, mono=True, start=start, end=end)
+        return wav
+
+    def subset(self, utts: Iterable[str]) -> "DataDir":
+        """A new DataDir holding only `utts` (unknown ids are ignored); every table is filtered to match."""
+        keep = set(utts) & set(self.utt2spk)
+        spks = {self.utt2spk[u] for u in keep}
+        if self.segments is not None:
+            segments = {u: s for u, s in self.segments.items() if u in keep}
+            recs = {s.rec for s in segments.values()}
+        else:
+            segments, recs = None, keep
+        keys = {"utt": keep, "spk": spks, "rec": recs}
+        return DataDir(
+            wav_scp={r: v for r, v in self.wav_scp.items() if r in recs},
+            utt2spk={u: v for u, v in self.utt2spk.items() if u in keep},
+            text={u: v for u, v in self.text.items() if u in keep},
+            segments=segments,
+            extra={n: {k: v for k, v in t.items() if k in keys[key_kind(n) or "utt"]} for n, t in self.extra.items()},
+            meta=dict(self.meta),
+        )
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write every table (C-sorted, each file atomically) and spk2utt; refuse a non-empty dir unless overwrite.
+
+        With overwrite, data files of the old contents that this DataDir lacks (e.g. a stale segments) are removed;
+        other files and subdirectories are left alone.
+        """
+        path = Path(path)
+        refuse_to_clobber(path, overwrite, "data dir")
+        path.mkdir(parents=True, exist_ok=True)
+        tables: dict[str, dict] = {"wav.scp": self.wav_scp, "utt2spk": self.utt2spk, "spk2utt": self.spk2utt}
+        if self.text:
+            tables["text"] = self.text
+        if self.segments is not None:
+            tables["segments"] = {u: f"{rec} {format_time(t0)} {format_time(t1)}" for u, (rec, t0, t1) in
+                                  self.segments.items()}
+        tables.update(self.extra)
+        for name, table in tables.items():
+            write_table(path / name, table)
+        for name, content in self.meta.items():
+            with atomic_write(path / name, "w") as handle:
+                handle.write(content)
+        for item in path.iterdir():
+            stale = item.name in CORE_FILES or key_kind(item.name) or item.name in META_FILES
+            if item.is_file() and stale and item.name not in tables and item.name not in self.meta:
+                log.info("removing stale %s", item)
+                item.unlink()
+        return path
