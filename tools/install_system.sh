@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# System packages the test suite uses beyond Python: Chromium (listening-page test) and SLURM (job backend test).
+# System packages the test suite uses beyond Python: Chromium (listening-page test), SLURM (job backend test)
+# and the espeak-ng program (fallback synthesis engine test; the corpus itself uses the bundled library).
 # Needs root and Debian's apt; without them it says what is missing and the tests that need it skip with that reason.
 #   tools/install_system.sh [--required]
 set -uo pipefail
 required=false
 [ "${1:-}" = "--required" ] && required=true
-pkgs=(chromium chromium-driver slurmd slurmctld slurm-client munge)
+pkgs=(chromium chromium-driver slurmd slurmctld slurm-client munge espeak-ng)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

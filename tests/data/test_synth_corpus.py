@@ -1,0 +1,114 @@
+"""The synthetic corpus as Kaldi data dirs: splits, metadata, determinism, resume/clobber rules, CLI and factory."""
+import hashlib
+import time
+
+import pytest
+import soundfile
+
+from tts_codec.bin import make_synthetic_corpus
+from tts_codec.cli import run_main
+from tts_codec.data.datadir import DataDir
+from tts_codec.data.synth.corpus import CorpusConfig, make_corpus, plan_corpus
+from tts_codec.data.table import read_table
+from tts_codec.data.validate import validate_data_dir
+from tts_codec.errors import UserError
+from tts_codec.testing.corpus import make_mini_corpus
+
+SMALL = CorpusConfig(num_speakers=4, utts_per_speaker=3, dev_utts_per_speaker=1, seed=3)
+EXTRA = ("spk2gender", "utt2gender", "utt2voice", "utt2rate", "utt2pitch", "utt2lang", "utt2num_samples", "utt2dur")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "corpus"
+    return out, make_corpus(out, SMALL)
+
+
+def _digest(out, split):
+    """Tables and wav bytes of a split, with the corpus root taken out of wav.scp."""
+    d = DataDir.load(out / split)
+    wavs = {u: hashlib.sha1(open(p, "rb").read()).hexdigest() for u, p in d.wav_scp.items()}
+    return d.text, d.utt2spk, d.extra, wavs, {u: p.replace(str(out), "") for u, p in d.wav_scp.items()}
+
+
+def test_data_dirs_validate_and_carry_metadata(corpus):
+    out, dirs = corpus
+    assert set(dirs) == {"train", "dev", "test"}
+    for split, path in dirs.items():
+        report = validate_data_dir(path, check_audio=True)
+        assert report.num_utts == {"train": 4, "dev": 2, "test": 6}[split]
+        for name in EXTRA:
+            assert (path / name).is_file(), name
+        for utt, spec in read_table(path / "wav.scp").items():
+            assert spec.startswith(str(out / "wav")) and soundfile.info(spec).samplerate == 16000
+    train = DataDir.load(dirs["train"])
+    assert train.extra["utt2voice"]["spk01_enus_m3_0000"] == "en-us+m3"
+    assert train.extra["utt2lang"]["spk01_enus_m3_0000"] == "en-us"
+    assert set(train.extra["spk2gender"].values()) == {"m", "f"}
+
+
+def test_split_semantics(corpus):
+    _, dirs = corpus
+    train, dev, test = (DataDir.load(dirs[s]) for s in ("train", "dev", "test"))
+    assert set(dev.speakers) == set(train.speakers)
+    assert not set(test.speakers) & set(train.speakers)  # held-out speakers
+    assert sorted(test.extra["spk2gender"].values()) == ["f", "m"]
+    assert not set(dev.text.values()) & set(train.text.values())  # dev sentences are unseen in train
+
+
+def test_prosody_varies_per_utterance():
+    plan = plan_corpus(CorpusConfig(num_speakers=4, utts_per_speaker=12, seed=0))
+    for spk in {u.speaker.id for u in plan}:
+        mine = [u.prosody for u in plan if u.speaker.id == spk]
+        assert len({p.pitch for p in mine}) > 4 and len({p.rate for p in mine}) > 4
+        assert 110 <= sum(p.rate for p in mine) / len(mine) <= 150
+
+
+def test_same_seed_same_bytes(corpus, tmp_path):
+    out, _ = corpus
+    again = make_corpus(tmp_path / "again", SMALL)
+    for split in again:
+        assert _digest(out, split) == _digest(tmp_path / "again", split)
+    other = plan_corpus(CorpusConfig(num_speakers=4, utts_per_speaker=3, dev_utts_per_speaker=1, seed=4))
+    assert [u.text for u in other] != [u.text for u in plan_corpus(SMALL)]
+
+
+def test_resume_clobber_and_overwrite(corpus, tmp_path):
+    out = tmp_path / "c"
+    dirs = make_corpus(out, SMALL)
+    wav = read_table(dirs["train"] / "wav.scp")["spk01_enus_m3_0000"]
+    stamp = soundfile.info(wav).frames, (out / "wav").stat().st_mtime_ns
+    make_corpus(out, SMALL)  # same config: resumes, keeps the wavs
+    assert (soundfile.info(wav).frames, (out / "wav").stat().st_mtime_ns) == stamp
+    bigger = CorpusConfig(num_speakers=4, utts_per_speaker=4, dev_utts_per_speaker=1, seed=3)
+    with pytest.raises(UserError, match="--overwrite true"):
+        make_corpus(out, bigger)
+    dirs = make_corpus(out, bigger, overwrite=True)
+    assert len(read_table(dirs["test"] / "utt2spk")) == 8
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    out, wavs = tmp_path / "cli", tmp_path / "wavs"
+    argv = ["--out_dir", str(out), "--num_speakers", "3", "--num_test_speakers", "1", "--utts_per_speaker", "2",
+            "--dev_utts_per_speaker", "1", "--sample_rate", "24000", "--wav_dir", str(wavs)]
+    assert make_synthetic_corpus.main(argv) == 0
+    validate_data_dir(out / "train")
+    spec = next(iter(read_table(out / "test" / "wav.scp").values()))
+    assert spec.startswith(str(wavs)) and soundfile.info(spec).samplerate == 24000
+    assert run_main(make_synthetic_corpus.main, argv[:2] + ["--utts_per_speaker", "3", "--seed", "9"]) == 2
+    assert "--overwrite true" in capsys.readouterr().err
+    bad = ["--out_dir", str(tmp_path / "x"), "--utts_per_speaker", "2", "--dev_utts_per_speaker", "2"]
+    assert run_main(make_synthetic_corpus.main, bad) == 2
+    assert "--dev_utts_per_speaker" in capsys.readouterr().err
+
+
+def test_mini_corpus_factory(tmp_path):
+    root = make_mini_corpus(tmp_path / "a", sr=16000, n_per_voice=3)
+    for split in ("train", "dev", "test"):
+        validate_data_dir(root / split)
+        assert all(p.startswith(str(root)) for p in read_table(root / split / "wav.scp").values())
+    start = time.perf_counter()
+    second = make_mini_corpus(tmp_path / "b", sr=16000, n_per_voice=3)
+    assert time.perf_counter() - start < 2.0  # served from the cache
+    assert DataDir.load(second / "train").text == DataDir.load(root / "train").text
+    make_corpus(root, CorpusConfig(num_speakers=4, utts_per_speaker=3, dev_utts_per_speaker=1))  # copy resumes

@@ -1,0 +1,69 @@
+"""Synthesise a multi-speaker eSpeak NG corpus as Kaldi data dirs, or in the on-disk layout of EARS/LibriSpeech/VoxBox.
+
+Example: `tts-codec-synth --out_dir data/synth --num_speakers 8 --utts_per_speaker 12 --sample_rate 16000`
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from tts_codec.cli import run_main
+from tts_codec.data.synth.corpus import CorpusConfig, make_corpus
+from tts_codec.data.synth.espeak import get_engine
+from tts_codec.data.synth.layouts import LAYOUTS, write_layout
+from tts_codec.errors import UserError
+
+
+def str2bool(value: str) -> bool:
+    """Kaldi/ESPnet style booleans: `--overwrite true`."""
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    defaults = CorpusConfig()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--out_dir", required=True, help="corpus root (data dirs, or the corpus tree of --layout)")
+    parser.add_argument("--layout", default="kaldi", choices=("kaldi",) + tuple(LAYOUTS),
+                        help="kaldi: <out>/{train,dev,test} data dirs; others: the real corpus' file layout")
+    parser.add_argument("--num_speakers", type=int, default=defaults.num_speakers)
+    parser.add_argument("--utts_per_speaker", type=int, default=defaults.utts_per_speaker)
+    parser.add_argument("--dev_utts_per_speaker", type=int, default=defaults.dev_utts_per_speaker,
+                        help="of each seen speaker's utterances, how many (unseen sentences) go to dev")
+    parser.add_argument("--num_test_speakers", type=int, default=defaults.num_test_speakers,
+                        help="held-out speakers (test only), genders alternating")
+    parser.add_argument("--sample_rate", type=int, default=defaults.sample_rate,
+                        help="kaldi layout only (EARS is 48 kHz, LibriSpeech/VoxBox 16 kHz)")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--wav_dir", default=None, help="kaldi layout: where wavs go (default <out_dir>/wav)")
+    parser.add_argument("--engine", default="auto", choices=("auto", "library", "cli"),
+                        help="eSpeak NG backend: pip espeakng-loader library or the espeak-ng program")
+    parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a non-empty --out_dir")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    cfg = CorpusConfig(num_speakers=args.num_speakers, utts_per_speaker=args.utts_per_speaker,
+                       dev_utts_per_speaker=args.dev_utts_per_speaker, num_test_speakers=args.num_test_speakers,
+                       sample_rate=args.sample_rate, seed=args.seed)
+    engine = get_engine(args.engine)
+    if args.layout == "kaldi":
+        make_corpus(args.out_dir, cfg, wav_dir=args.wav_dir, overwrite=args.overwrite, engine=engine)
+    else:
+        if args.wav_dir:
+            raise UserError(f"--wav_dir applies to --layout kaldi only, not {args.layout}")
+        write_layout(args.layout, args.out_dir, cfg, overwrite=args.overwrite, engine=engine)
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_main(main))
+
+
+if __name__ == "__main__":
+    cli()
