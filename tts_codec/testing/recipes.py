@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = ("tts.sh", "path.sh", "db.sh", "utils")
+SHARED = ("tts.sh", "path.sh", "db.sh", "cmd.sh", "utils")
 
 
 def copy_recipe(name: str, dest: Path) -> Path:

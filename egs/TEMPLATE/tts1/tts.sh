@@ -83,12 +83,10 @@ not_yet() {  # not_yet N NAME ISSUE: stages written down but not implemented in 
     log "stage $1 ($2): not implemented yet in tts_codec (tracked as: $3); skipping"
   fi
 }
-# split_dir DIR N: Kaldi split of DIR into DIR/splitN/{1..N} (by speaker when possible), reused when present.
-split_dir() {
-  local dir=$1 n=$2
-  if [ ! -f "${dir}/split${n}/${n}/wav.scp" ]; then
-    utils/split_data.sh "${dir}" "${n}"
-  fi
+# num_jobs DIR N: N, or fewer when DIR has fewer utterances than N.
+num_jobs() {
+  local utts; utts=$(wc -l < "$1/utt2spk")
+  echo $(( $2 < utts ? $2 : utts ))
 }
 
 all_sets="${train_set} ${valid_set} ${test_sets}"
@@ -106,8 +104,8 @@ fi
 # ---- 2. audio formatting: resample to ${fs} Hz, utt2num_samples, duration filter, validation ----
 if stage_begin 2 "audio formatting (${fs} Hz, ${min_dur}-${max_dur} s)" "${dumpdir}/raw/.stage2.${fs}.done"; then
   for dset in ${all_sets}; do
-    n=$(( nj < $(wc -l < "data/${dset}/utt2spk") ? nj : $(wc -l < "data/${dset}/utt2spk") ))
-    split_dir "data/${dset}" "${n}"
+    n=$(num_jobs "data/${dset}" "${nj}")
+    utils/split_data.sh "data/${dset}" "${n}" >/dev/null   # data/<set>/split<n>/{1..n}; an up-to-date split is reused
     parts="${dumpdir}/raw/org/${dset}"
     ${train_cmd} JOB=1:"${n}" "${parts}/log/format.JOB.log" \
       ${PYTHON} -m tts_codec.bin.format_audio --in_dir "data/${dset}/split${n}/JOB" \
