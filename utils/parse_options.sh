@@ -9,32 +9,32 @@
 
 __po_die() { echo "$0: error: $*" >&2; exit 2; }
 
-__po_set() {  # __po_set NAME VALUE ORIGIN
-  local name=${1//-/_} value=$2 origin=$3
-  [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || __po_die "invalid option name '$1' ($origin)"
-  if [ -z "${!name+set}" ]; then
-    __po_die "unknown option '--$1' ($origin); see $0 --help"
+__po_set() {  # __po_set NAME VALUE ORIGIN  (locals are prefixed so that no option name can shadow them)
+  local __po_name=${1//-/_} __po_value=$2 __po_origin=$3 __po_old
+  [[ "$__po_name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || __po_die "invalid option name '$1' ($__po_origin)"
+  if [ -z "${!__po_name+set}" ]; then
+    __po_die "unknown option '--$1' ($__po_origin); see $0 --help"
   fi
   # Booleans must be spelled true/false so that typos do not silently become "false".
-  local old=${!name}
-  if [[ "$old" == true || "$old" == false ]] && [[ "$value" != true && "$value" != false ]]; then
-    __po_die "option '--$1' takes true or false, not '$value' ($origin)"
+  __po_old=${!__po_name}
+  if [[ "$__po_old" == true || "$__po_old" == false ]] && [[ "$__po_value" != true && "$__po_value" != false ]]; then
+    __po_die "option '--$1' takes true or false, not '$__po_value' ($__po_origin)"
   fi
-  printf -v "$name" '%s' "$value"
+  printf -v "$__po_name" '%s' "$__po_value"
 }
 
 __po_read_config() {  # __po_read_config FILE
-  local file=$1 lineno=0 line key
-  [ -f "$file" ] || __po_die "--config: file not found: $file"
-  while IFS= read -r line || [ -n "$line" ]; do
-    lineno=$((lineno + 1))
-    line=${line%%#*}
-    line=$(echo "$line" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
-    [ -z "$line" ] && continue
-    [[ "$line" == *=* ]] || __po_die "$file:$lineno: expected name=value, got '$line'"
-    key=${line%%=*}; key=${key#--}
-    __po_set "$key" "${line#*=}" "$file:$lineno"
-  done < "$file"
+  local __po_file=$1 __po_lineno=0 __po_line __po_key
+  [ -f "$__po_file" ] || __po_die "--config: file not found: $__po_file"
+  while IFS= read -r __po_line || [ -n "$__po_line" ]; do
+    __po_lineno=$((__po_lineno + 1))
+    __po_line=${__po_line%%#*}
+    __po_line=$(echo "$__po_line" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+    [ -z "$__po_line" ] && continue
+    [[ "$__po_line" == *=* ]] || __po_die "$__po_file:$__po_lineno: expected name=value, got '$__po_line'"
+    __po_key=${__po_line%%=*}; __po_key=${__po_key#--}
+    __po_set "$__po_key" "${__po_line#*=}" "$__po_file:$__po_lineno"
+  done < "$__po_file"
 }
 
 while [ $# -gt 0 ]; do
