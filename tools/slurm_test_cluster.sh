@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throw-away one-node SLURM cluster for tests (recipes.md §9), kept entirely inside one directory:
 # its own munged socket and key, slurm.conf, spool/state dirs, logs and free TCP ports, so nothing in /etc
-# is touched and two test sessions on one machine do not collide.
+# is touched and two test sessions on one machine do not collide. The scheduler runs on every event (no
+# batching delays), so a throttled job array moves on within about half a second.
 #   tools/slurm_test_cluster.sh start DIR   # needs root; prints `export SLURM_CONF=DIR/slurm.conf` when idle
 #   tools/slurm_test_cluster.sh stop DIR    # kills the daemons started by `start DIR`, by their pids
 # Clients (sbatch, squeue, utils/slurm.sh) find the cluster through SLURM_CONF.
@@ -14,21 +15,26 @@ dir=$(mkdir -p "$2" && cd "$2" && pwd)
 
 die() { echo "slurm_test_cluster.sh: $*" >&2; exit 1; }
 
-stop_cluster() {
-  local name pid
-  for name in slurmd slurmctld munged; do
-    [ -f "$dir/$name.pid" ] || continue
-    pid=$(cat "$dir/$name.pid")
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+stop_cluster() {  # SIGTERM the slurm daemons together, then munged; SIGKILL whatever outlives 10 s
+  local group name pid pids
+  for group in "slurmd slurmctld" munged; do
+    pids=()
+    for name in $group; do
+      [ -f "$dir/$name.pid" ] || continue
+      pid=$(cat "$dir/$name.pid")
+      rm -f "$dir/$name.pid"
+      [ -n "$pid" ] && kill "$pid" 2>/dev/null && pids+=("$pid")
+    done
+    for pid in "${pids[@]}"; do
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$dir/$name.pid"
+    done
   done
 }
 
-free_port() { "${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() {
+  "${PYTHON:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 wait_for_file() {  # wait_for_file PATH WHAT
   for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done
@@ -72,6 +78,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
+SchedulerParameters=sched_min_interval=0,batch_sched_delay=0
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2

@@ -10,9 +10,9 @@ case "${cmd_backend}" in
     export decode_cmd="utils/run.sh"
     ;;
   slurm)
-    export train_cmd="utils/slurm.sh --config conf/slurm.conf"
-    export cuda_cmd="utils/slurm.sh --config conf/slurm.conf --gpu 1"
-    export decode_cmd="utils/slurm.sh --config conf/slurm.conf"
+    export train_cmd="utils/slurm.sh --config conf/slurm.conf --mem 4G"
+    export cuda_cmd="utils/slurm.sh --config conf/slurm.conf --mem 16G"   # training stages add --gpu ${ngpu}
+    export decode_cmd="utils/slurm.sh --config conf/slurm.conf --mem 4G"
     ;;
   *) echo "cmd.sh: error: unknown cmd_backend '${cmd_backend}' (local or slurm)" >&2; return 2 2>/dev/null || exit 2 ;;
 esac

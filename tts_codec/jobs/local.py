@@ -1,0 +1,138 @@
+"""Local job backend (Kaldi run.pl): run the jobs of a range in parallel on this machine.
+
+At most `--max-jobs-run` jobs (default: the number of usable CPUs) run at once. Each job is `bash -c <command>` in
+its own process group with stdout+stderr appended to its log, so Ctrl-C (or SIGTERM) can kill whole
+pipelines; after all jobs end, failures are reported once with the tail of the first failed log.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Iterator
+
+from tts_codec.errors import UserError
+from tts_codec.jobs.spec import RESOURCE_OPTIONS, JobRequest, failure_summary, log_header, log_trailer
+
+LOCAL_OPTIONS = ("max_jobs_run",) + RESOURCE_OPTIONS  # --mem/--gpu/--time are accepted and ignored, as in run.pl
+KILL_GRACE_S = 2.0
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (respects taskset/cgroup affinity, unlike os.cpu_count())."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def prepare_logs(request: JobRequest) -> None:
+    """Create every log directory up front, so a bad path is one clear error before any job starts."""
+    for job_id in request.ids:
+        path = request.log_path(job_id)
+        if path.is_dir():
+            raise UserError(f"log file {path} is a directory")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"cannot create the log directory {path.parent}: {err.strerror}") from err
+
+
+class LocalRunner:
+    """Runs a `JobRequest` with bounded parallelism; `run()` returns job id -> exit code."""
+
+    def __init__(self, request: JobRequest):
+        self.request = request
+        self.max_jobs = request.max_jobs_run or available_cpus()
+        self._procs: dict[int, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def run(self) -> dict[int, int]:
+        prepare_logs(self.request)
+        codes: dict[int, int] = {}
+        with ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="job") as pool:
+            futures = {pool.submit(self._run_one, job_id): job_id for job_id in self.request.ids}
+            try:
+                pending = set(futures)
+                while pending:  # a timeout keeps the main thread responsive to Ctrl-C
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        codes[futures[future]] = future.result()
+            except BaseException:
+                self._stopping.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.kill_all()
+                raise
+        return codes
+
+    def _run_one(self, job_id: int) -> int:
+        if self._stopping.is_set():
+            return 130
+        command = self.request.command_for(job_id)
+        path = self.request.log_path(job_id)
+        try:
+            path.write_text(log_header(command), encoding="utf-8")
+        except OSError as err:
+            raise UserError(f"cannot write the log file {path}: {err.strerror}") from err
+        start = time.monotonic()
+        with open(path, "a", encoding="utf-8") as out:
+            proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            with self._lock:
+                self._procs[job_id] = proc
+            if self._stopping.is_set():  # interrupted while this job was starting
+                self.kill_all()
+            returncode = proc.wait()
+            with self._lock:
+                self._procs.pop(job_id, None)
+        sig = -returncode if returncode < 0 else 0
+        code = 128 + sig if sig else returncode
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(log_trailer(code, time.monotonic() - start, self.request.num_threads, sig))
+        return code
+
+    def kill_all(self) -> None:
+        """SIGTERM every running job's process group, then SIGKILL what is left after a grace period."""
+        with self._lock:
+            procs = list(self._procs.values())
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in procs:  # the group outlives its leader if a grandchild ignored SIGTERM
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, sig)
+            deadline = time.monotonic() + KILL_GRACE_S
+            while sig == signal.SIGTERM and any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while jobs run, so a killed runner kills its jobs too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_local(request: JobRequest, prog: str = "run.sh") -> int:
+    """Run all jobs; print the failure summary on stderr. Returns 0, or 1 if any job failed."""
+    with sigterm_as_interrupt():
+        codes = LocalRunner(request).run()
+    summary = failure_summary(prog, request, codes)
+    if summary:
+        print(summary, file=sys.stderr)
+        return 1
+    return 0
+
