@@ -26,6 +26,7 @@ INSTALL_REQUIRES = [
     "pyyaml>=6.0",
     "tqdm>=4.66",
     "matplotlib>=3.8",
+    "jinja2>=3.1",
     "espeakng-loader>=0.2.4",
 ]
 
@@ -54,13 +55,14 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["tts_codec", "tts_codec.*"]),
     include_package_data=True,
-    package_data={"tts_codec": ["resources/*", "resources/**/*"]},
+    package_data={"tts_codec": ["resources/*", "resources/**/*", "eval/report/templates/*.j2"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={
         "console_scripts": [
             "tts-codec-validate-data-dir=tts_codec.bin.validate_data_dir:cli",
             "tts-codec-synth=tts_codec.bin.make_synthetic_corpus:cli",
+            "tts-codec-make-report=tts_codec.bin.make_report:cli",
         ]
     },
 )

@@ -8,20 +8,11 @@ import argparse
 import sys
 from typing import Sequence
 
-from tts_codec.cli import run_main
+from tts_codec.cli import run_main, str2bool
 from tts_codec.data.synth.corpus import CorpusConfig, make_corpus
 from tts_codec.data.synth.espeak import get_engine
 from tts_codec.data.synth.layouts import LAYOUTS, write_layout
 from tts_codec.errors import UserError
-
-
-def str2bool(value: str) -> bool:
-    """Kaldi/ESPnet style booleans: `--overwrite true`."""
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
 def get_parser() -> argparse.ArgumentParser:
