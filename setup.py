@@ -63,6 +63,9 @@ setup(
             "tts-codec-validate-data-dir=tts_codec.bin.validate_data_dir:cli",
             "tts-codec-synth=tts_codec.bin.make_synthetic_corpus:cli",
             "tts-codec-make-report=tts_codec.bin.make_report:cli",
+            "tts-codec-score=tts_codec.bin.score:cli",
+            "tts-codec-merge-scores=tts_codec.bin.merge_scores:cli",
+            "tts-codec-make-eval-list=tts_codec.bin.make_eval_list:cli",
         ]
     },
 )

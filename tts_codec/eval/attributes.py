@@ -1,0 +1,249 @@
+"""Attribute-control metrics: was the requested pitch level, speed level and gender realised?
+
+- Pitch: mean voiced F0 of librosa.pyin (50-600 Hz, 20 ms hop) -> mel `2595 log10(1 + f/700)` -> level with the
+  gender-specific Spark-TTS percentile boundaries (bicodec_spark.md §6), or a `--attr_boundaries` JSON file.
+- Speed: syllables per second of speech; syllables from the text (a vowel-group rule, or an ARPAbet dictionary of
+  `WORD PH1 PH2 ...` lines via `--syllable_dict`), duration after trimming leading/trailing silence (40 dB).
+- Gender: a mean-F0 threshold (165 Hz) classifier. This is an offline *proxy*, not Spark's WavLM classifier.
+Confusion matrices have intended labels as rows and predicted labels as columns.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import metadata
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from tts_codec.errors import UserError
+from tts_codec.eval.normalize import simple_normalize
+from tts_codec.eval.scoring import EvalItem, EvalOptions, Scorer, ScoreFailure, UttResult, cache_key, load_checked
+
+ATTR_SR = 16000
+LEVELS = ("very_low", "low", "moderate", "high", "very_high")
+GENDERS = ("female", "male")  # Spark ids: female 0, male 1
+GENDER_F0_HZ = 165.0
+MIN_VOICED_PROB = 0.5
+#: Boundaries (very_low <, low <, high >, very_high >): pitch in mel per gender, speed in syllables/s per language.
+DEFAULT_BOUNDARIES = {
+    "pitch": {
+        "male": {"very_low": 144.3, "low": 163.2, "high": 211.0, "very_high": 249.5},
+        "female": {"very_low": 224.3, "low": 257.5, "high": 313.2, "very_high": 352.6},
+    },
+    "speed": {
+        "en": {"very_low": 2.553, "low": 3.306, "high": 4.720, "very_high": 5.464},
+        "zh": {"very_low": 2.677, "low": 3.540, "high": 5.166, "very_high": 6.072},
+    },
+}
+_VOWEL_GROUP = re.compile(r"[aeiouy]+")
+
+
+def hz_to_mel(f0: float) -> float:
+    """Mel scale used by Spark-TTS for pitch levels."""
+    return 2595.0 * np.log10(1.0 + f0 / 700.0)
+
+
+def to_level(value: float, bounds: dict[str, float]) -> str:
+    """Map a value to one of LEVELS given the four boundaries."""
+    if value > bounds["very_high"]:
+        return "very_high"
+    if value > bounds["high"]:
+        return "high"
+    if value < bounds["very_low"]:
+        return "very_low"
+    if value < bounds["low"]:
+        return "low"
+    return "moderate"
+
+
+def parse_level(label: str) -> str:
+    """A level name or Spark id 0..4 -> the level name; UserError otherwise."""
+    label = label.strip().lower()
+    if label.isdigit() and int(label) < len(LEVELS):
+        return LEVELS[int(label)]
+    if label not in LEVELS:
+        raise UserError(f"unknown attribute level {label!r}; expected one of {LEVELS} or 0..4")
+    return label
+
+
+def parse_gender(label: str) -> str:
+    """female/male, f/m or Spark ids 0/1 -> "female"/"male"; UserError otherwise."""
+    key = label.strip().lower()
+    table = {"female": "female", "f": "female", "0": "female", "male": "male", "m": "male", "1": "male"}
+    if key not in table:
+        raise UserError(f"unknown gender label {label!r}; expected female/male, f/m or 0/1")
+    return table[key]
+
+
+def mean_f0(wav: np.ndarray, sr: int = ATTR_SR) -> float:
+    """Mean F0 (Hz) over voiced frames (voicing probability >= 0.5) of librosa.pyin; ScoreFailure if none."""
+    import librosa
+
+    f0, voiced, prob = librosa.pyin(np.asarray(wav, dtype=np.float32), fmin=50.0, fmax=600.0, sr=sr,
+                                 frame_length=1024, hop_length=320)
+    f0 = f0[voiced & np.isfinite(f0) & (prob >= MIN_VOICED_PROB)]  # pyin's HMM calls a few noise frames voiced
+    if f0.size == 0:
+        raise ScoreFailure("no voiced frames for F0")
+    return float(f0.mean())
+
+
+def item_f0(item: EvalItem) -> float:
+    """Mean F0 of the item's generated audio, computed once per file per process (pitch and gender share it)."""
+    if item.gen is None:
+        raise ScoreFailure("no gen wav for this utterance")
+    return _cached_f0(cache_key(item.gen), item.gen)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_f0(key: tuple, spec) -> float:
+    return mean_f0(load_checked(spec, ATTR_SR))
+
+
+def speech_duration(wav: np.ndarray, sr: int = ATTR_SR, top_db: float = 40.0) -> float:
+    """Seconds between the first and last non-silent sample (energy VAD, `top_db` below the peak)."""
+    import librosa
+
+    _, (start, end) = librosa.effects.trim(np.asarray(wav, dtype=np.float32), top_db=top_db, frame_length=512,
+                                           hop_length=128)
+    return (end - start) / sr
+
+
+def count_syllables(text: str, arpabet: dict[str, list[str]] | None = None) -> int:
+    """Syllables of a text: ARPAbet vowels (phones ending in a stress digit) when the word is in `arpabet`, else
+    vowel groups (a, e, i, o, u, y) minus a silent final "e" (after a consonant other than l), at least one per
+    word; digits count one each."""
+    total = 0
+    for word in simple_normalize(text).split():
+        if arpabet and word.upper() in arpabet:
+            total += sum(1 for ph in arpabet[word.upper()] if ph[-1:].isdigit())
+        elif word.isdigit():
+            total += len(word)
+        else:
+            groups = len(_VOWEL_GROUP.findall(word))
+            silent_e = word.endswith("e") and len(word) > 2 and word[-2] not in "aeiouyl"
+            if silent_e and groups > 1:
+                groups -= 1
+            total += max(groups, 1)
+    return total
+
+
+def read_arpabet(path: str) -> dict[str, list[str]]:
+    """CMUdict-style `WORD PH1 PH2 ...` lines (first pronunciation wins; `;;;` comments skipped)."""
+    table: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) >= 2 and not line.startswith(";;;"):
+                table.setdefault(re.sub(r"\(\d+\)$", "", fields[0]).upper(), fields[1:])
+    if not table:
+        raise UserError(f"--syllable_dict {path}: no `WORD PHONES...` lines")
+    return table
+
+
+def load_boundaries(path: str | None) -> dict:
+    """DEFAULT_BOUNDARIES, with the sections of a JSON file of the same shape overriding them."""
+    bounds = json.loads(json.dumps(DEFAULT_BOUNDARIES))
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                user = json.load(handle)
+        except (OSError, json.JSONDecodeError) as err:
+            raise UserError(f"--attr_boundaries {path}: {err}") from None
+        for attr, table in user.items():
+            for key, levels in table.items():
+                if set(levels) != {"very_low", "low", "high", "very_high"}:
+                    raise UserError(f"{path}: {attr}.{key} needs keys very_low, low, high, very_high")
+                bounds.setdefault(attr, {})[key] = levels
+    return bounds
+
+
+def confusion(pairs: Iterable[tuple[str, str]], labels: Sequence[str]) -> dict:
+    """Confusion matrix of (intended, predicted) pairs: rows intended, columns predicted, plus accuracy."""
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=int)
+    for intended, predicted in pairs:
+        matrix[index[intended], index[predicted]] += 1
+    total = int(matrix.sum())
+    return {"labels": list(labels), "matrix": matrix.tolist(),
+            "accuracy": float(np.trace(matrix) / total) if total else None}
+
+
+def _with_intended(attr: str, predicted: str, intended: str | None, values: dict[str, float]) -> UttResult:
+    extras = {f"labels_{attr}.txt": f"{intended or '-'} {predicted}"}
+    if intended is not None:
+        values[f"{attr}_acc"] = float(intended == predicted)
+    return UttResult(values=values, extras=extras)
+
+
+class PitchScorer(Scorer):
+    """`f0_hz` and, when the item has an intended pitch label, `pitch_acc` (1 if the level matches)."""
+
+    name = "pitch"
+    columns = {"f0_hz": None, "pitch_acc": True}
+
+    def __init__(self, options: EvalOptions | None = None) -> None:
+        super().__init__(options)
+        self.bounds = load_boundaries(self.options.attr_boundaries)["pitch"]
+
+    def model_version(self) -> str:
+        src = self.options.attr_boundaries or "Spark-TTS percentile table"
+        return f"librosa {metadata.version('librosa')} pyin mean F0 -> mel levels ({src}); gender from label or F0 proxy"
+
+    def score_one(self, item: EvalItem) -> UttResult:
+        f0 = item_f0(item)
+        gender = parse_gender(item.labels["gender"]) if "gender" in item.labels else predict_gender(f0)
+        level = to_level(hz_to_mel(f0), self.bounds[gender])
+        intended = parse_level(item.labels["pitch"]) if "pitch" in item.labels else None
+        return _with_intended("pitch", level, intended, {"f0_hz": f0})
+
+
+class SpeedScorer(Scorer):
+    """`sps` (syllables per second of speech) and, with an intended speed label, `speed_acc`."""
+
+    name = "speed"
+    columns = {"sps": None, "speed_acc": True}
+
+    def __init__(self, options: EvalOptions | None = None) -> None:
+        super().__init__(options)
+        self.arpabet = read_arpabet(self.options.syllable_dict) if self.options.syllable_dict else None
+        bounds = load_boundaries(self.options.attr_boundaries)["speed"]
+        if self.options.lang not in bounds:
+            raise UserError(f"--lang {self.options.lang}: no speed boundaries (have {sorted(bounds)})")
+        self.bounds = bounds[self.options.lang]
+
+    def model_version(self) -> str:
+        rule = f"ARPAbet {self.options.syllable_dict}" if self.arpabet else "vowel-group rule"
+        return f"syllables from text ({rule}) / librosa-trimmed duration (40 dB), {self.options.lang} boundaries"
+
+    def score_one(self, item: EvalItem) -> UttResult:
+        if not item.text:
+            raise ScoreFailure("no text to count syllables")
+        duration = speech_duration(item.audio("gen", ATTR_SR))
+        if duration <= 0.05:
+            raise ScoreFailure("no speech after silence trimming")
+        sps = count_syllables(item.text, self.arpabet) / duration
+        level = to_level(sps, self.bounds)
+        intended = parse_level(item.labels["speed"]) if "speed" in item.labels else None
+        return _with_intended("speed", level, intended, {"sps": sps})
+
+
+def predict_gender(f0_hz: float) -> str:
+    """Proxy gender classifier: mean F0 below 165 Hz -> male, else female."""
+    return "male" if f0_hz < GENDER_F0_HZ else "female"
+
+
+class GenderScorer(Scorer):
+    """`gender_acc` of the F0-threshold proxy against the intended gender label (utt2gender / spk2gender)."""
+
+    name = "gender"
+    columns = {"gender_acc": True}
+
+    def model_version(self) -> str:
+        return f"PROXY: mean pyin F0 < {GENDER_F0_HZ:g} Hz -> male (not a trained gender classifier)"
+
+    def score_one(self, item: EvalItem) -> UttResult:
+        predicted = predict_gender(item_f0(item))
+        intended = parse_gender(item.labels["gender"]) if "gender" in item.labels else None
+        return _with_intended("gender", predicted, intended, {})
