@@ -17,11 +17,15 @@ fi
 echo "[install] creating/updating $venv (extras: $extras)" >&2
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
-"${pip[@]}" install -q -U "pip>=24"
+log="$venv/install.log"
+: > "$log"
+# pip's own output goes to the log; on failure its tail is shown.
+quiet() { "$@" >> "$log" 2>&1 || { echo "[install] failed: $* (last lines of $log):" >&2; tail -25 "$log" >&2; exit 1; }; }
+quiet "${pip[@]}" install -U "pip>=24"
 # torch first and pinned: on a GPU machine, install the CUDA build of torch==2.13.0 into the venv before
 # running this script; the pin is then already satisfied and nothing replaces it.
-"${pip[@]}" install -q "torch==2.13.0" -c "$root/tools/constraints.txt"
-"${pip[@]}" install -q -c "$root/tools/constraints.txt" -e "$root[$extras]"
+quiet "${pip[@]}" install "torch==2.13.0" -c "$root/tools/constraints.txt"
+quiet "${pip[@]}" install -c "$root/tools/constraints.txt" -e "$root[$extras]"
 "$venv/bin/python" - <<'PY'
 import torch, lightning, transformers, kaldiio, soundfile  # noqa: F401  fail fast if the venv is broken
 assert torch.__version__.startswith("2.13.0"), torch.__version__
