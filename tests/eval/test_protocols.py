@@ -9,7 +9,7 @@ from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import write_table
 from tts_codec.errors import UserError
 from tts_codec.eval.eer import read_trials
-from tts_codec.eval.protocols import (MetaEntry, build_items, ears_pairs, pair_trials, parse_speakers, read_meta_lst,
+from tts_codec.eval.protocols import (MetaEntry, build_items, clone_pairs, ears_pairs, pair_trials, parse_speakers, read_meta_lst,
                                       write_meta_lst)
 
 EARS_UTTS = [
@@ -130,3 +130,18 @@ def test_segments_become_spans_and_load(tmp_path):
     assert items[1].ref == (str(tmp_path / "rec.wav"), 0.5, 1.5)
     assert items[1].gen == str(tmp_path / "gen" / "r_b.wav")
     assert len(load_checked(items[1].ref, 8000)) == 8000
+
+
+def test_clone_pairs_use_another_text_of_the_same_speaker(tmp_path):
+    data_dir = make_ears_dir(tmp_path)
+    write_table(data_dir / "text", {u: ("same words" if u.startswith("p102_emo") else f"text {u}") for u in EARS_UTTS})
+    data = DataDir.load(data_dir)
+    pairs = clone_pairs(data)
+    for target, prompt in pairs.items():
+        assert data.utt2spk[target] == data.utt2spk[prompt] and data.text[target] != data.text[prompt]
+    # p102's emotion items share one text, so they are prompted by p102's reading-style items instead.
+    assert all(not pairs[u].startswith("p102_emo") for u in pairs if u.startswith("p102_emo"))
+    out = tmp_path / "clone"
+    assert run_main(make_eval_list.main, ["clone", "--data_dir", str(data_dir), "--out_dir", str(out)]) == 0
+    entries = read_meta_lst(out / "meta.lst")
+    assert {e.utt for e in entries} == set(pairs) and (out / "enroll.scp").is_file()

@@ -1,5 +1,6 @@
-"""Build evaluation lists (evaluation.md §9): EARS zero-shot pairs, a codec-resynthesis subset, Seed-TTS lists.
+"""Build evaluation lists (evaluation.md §9): zero-shot clone pairs, a codec-resynthesis subset, Seed-TTS lists.
 
+  clone: --data_dir data/test --out_dir data/test_clone    -> meta.lst, trials, enroll.scp (same-speaker pairs)
   ears:  --data_dir data/ears_test --out_dir data/ears_zs   -> meta.lst, trials, enroll.scp (same-speaker pairs)
   codec: --data_dir data/test --out_dir data/test_codec     -> a data dir subset (duration filter, max_utts)
   seed:  --meta_lst seedtts_testset/en/meta.lst --out_dir data/seedtts_en -> data dir + prompt.scp for inference
@@ -12,11 +13,11 @@ from pathlib import Path
 from typing import Sequence
 
 from tts_codec.atomic import refuse_to_clobber
-from tts_codec.cli import run_main
+from tts_codec.cli import add_overwrite, run_main
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import write_table
 from tts_codec.errors import UserError
-from tts_codec.eval.protocols import (audio_table, codec_subset, ears_pairs, meta_to_datadir, pair_trials,
+from tts_codec.eval.protocols import (audio_table, clone_pairs, codec_subset, ears_pairs, meta_to_datadir, pair_trials,
                                       pairs_to_meta, parse_speakers, read_meta_lst, write_meta_lst, write_trials)
 
 
@@ -26,15 +27,15 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=_Formatter)
-    p.add_argument("kind", choices=["ears", "codec", "seed"])
+    p.add_argument("kind", choices=["clone", "ears", "codec", "seed"])
     p.add_argument("--out_dir", required=True)
-    p.add_argument("--data_dir", help="input data dir (ears, codec)")
+    p.add_argument("--data_dir", help="input data dir (clone, ears, codec)")
     p.add_argument("--meta_lst", help="input Seed-TTS-eval list (seed)")
     p.add_argument("--speakers", default="p102-p107", help="ears: speakers to pair (range or comma list)")
     p.add_argument("--min_dur", type=float, default=0.0, help="codec: shortest utterance in s")
     p.add_argument("--max_dur", type=float, default=float("inf"), help="codec: longest utterance in s")
     p.add_argument("--max_utts", type=int, default=0, help="codec: keep this many, evenly spaced (0 = all)")
-    p.add_argument("--overwrite", type=lambda s: s.lower() in ("1", "true", "yes"), default=False)
+    add_overwrite(p)
     return p
 
 
@@ -55,15 +56,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seed list: {len(data)} utterances in {out}", file=sys.stderr)
     else:
         data = DataDir.load(args.data_dir)
-        pairs = ears_pairs(data.utt_ids, parse_speakers(args.speakers))
-        if not pairs:
-            raise UserError(f"{args.data_dir}: no EARS pairs for speakers {args.speakers} (ids like p102_rainbow_01_fast)")
+        if args.kind == "ears":
+            pairs = ears_pairs(data.utt_ids, parse_speakers(args.speakers))
+            if not pairs:
+                raise UserError(f"{args.data_dir}: no EARS pairs for speakers {args.speakers} "
+                                "(ids like p102_rainbow_01_fast)")
+        else:
+            pairs = clone_pairs(data)
+            if not pairs:
+                raise UserError(f"{args.data_dir}: no speaker has two utterances with different texts")
         write_meta_lst(out / "meta.lst", pairs_to_meta(data, pairs))
         write_trials(out / "trials", pair_trials(pairs, data.utt2spk))
         audio = audio_table(data)
         write_table(out / "enroll.scp", {p: audio[p] for p in set(pairs.values())})
-        print(f"ears pairs: {len(pairs)} targets from {len(set(map(data.utt2spk.get, pairs)))} speakers in {out}",
-              file=sys.stderr)
+        print(f"{args.kind} pairs: {len(pairs)} targets from {len(set(map(data.utt2spk.get, pairs)))} speakers "
+              f"in {out}", file=sys.stderr)
     return 0
 
 

@@ -99,6 +99,23 @@ def ears_pairs(utts: Sequence[str], speakers: Sequence[str] = EARS_TEST_SPEAKERS
     return dict(sorted(pairs.items()))
 
 
+def clone_pairs(data: DataDir) -> dict[str, str]:
+    """Target utt -> prompt utt for zero-shot cloning on any data dir: the next utterance of the same speaker
+    (C order, cyclic) whose text differs, so the prompt never gives the content away. Targets whose speaker has
+    no other text are skipped (logged)."""
+    pairs, skipped = {}, 0
+    for utts in data.spk2utt.values():
+        for i, utt in enumerate(utts):
+            others = [u for u in utts[i + 1:] + utts[:i] if data.text.get(u) != data.text.get(utt)]
+            if others:
+                pairs[utt] = others[0]
+            else:
+                skipped += 1
+    if skipped:
+        log.warning("clone pairing: %d targets have no same-speaker prompt with other text", skipped)
+    return dict(sorted(pairs.items()))
+
+
 def pair_trials(pairs: dict[str, str], utt2spk: dict[str, str]) -> list[Trial]:
     """Trials for EER: each (prompt, target) pair as a target trial, plus one non-target per target whose
     enrolment is the prompt of the same-index pair of the next speaker (C order, cyclic)."""
