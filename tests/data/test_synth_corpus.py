@@ -15,7 +15,7 @@ from tts_codec.errors import UserError
 from tts_codec.testing.corpus import make_mini_corpus
 
 SMALL = CorpusConfig(num_speakers=4, utts_per_speaker=3, dev_utts_per_speaker=1, seed=3)
-EXTRA = ("spk2gender", "utt2gender", "utt2voice", "utt2rate", "utt2pitch", "utt2lang", "utt2num_samples", "utt2dur")
+EXTRA = ("spk2gender", "utt2gender", "utt2voice", "utt2espeak_rate", "utt2espeak_pitch", "utt2lang", "utt2num_samples", "utt2dur")
 
 
 @pytest.fixture(scope="module")

@@ -88,8 +88,11 @@ def test_header_models_and_link(score_dir: Path):
     assert "protocol: codec resynthesis (fake)" in md
     assert "[html/index.html](html/index.html)" in md
     models = json.loads((score_dir / "summary.json").read_text())["models"]
+    model_lines = {line.rsplit(": `", 1)[1]: line.split(": `")[0][2:].split(", ")
+                   for line in md.split("## Models", 1)[1].split("## Failures")[0].splitlines() if line.startswith("- ")}
+    assert len(model_lines) == len(set(models.values())), "each model is listed once"
     for metric, version in models.items():
-        assert f"- {metric}: `{version}`" in md
+        assert metric in model_lines[f"{version}`"]
 
 
 def test_two_systems_side_by_side(tmp_path: Path):

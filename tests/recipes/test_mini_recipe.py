@@ -1,6 +1,7 @@
 """The mini recipe's working stages run end to end on the synthetic corpus, resume, and reject bad options."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import soundfile as sf
@@ -41,3 +42,17 @@ def test_unknown_option_is_one_clear_error(mini_recipe: Path) -> None:
 def test_bad_model_family_is_refused(mini_recipe: Path) -> None:
     proc = run_recipe(mini_recipe, "--model_family", "tacotron")
     assert proc.returncode == 2 and "--model_family must be spark or mars6" in proc.stderr
+
+
+def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path) -> None:
+    assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
+    proc = run_recipe(mini_recipe, "--stage", "11", "--stop_stage", "11", "--tts_metrics", "wer,sim_o")
+    assert proc.returncode == 0
+    report = mini_recipe / "exp" / "eval" / "test"
+    results = (report / "RESULTS.md").read_text()
+    assert "| wer | ↓ |" in results and "| sim_o | ↑ |" in results
+    assert (report / "html" / "index.html").is_file()
+    summary = json.loads((report / "ground_truth" / "summary.json").read_text())
+    assert summary["n_utts"] == len(DataDir.load(mini_recipe / "dump" / "raw" / "test"))
+    assert summary["metrics"]["wer"]["n"] + summary["metrics"]["wer"]["n_failed"] == summary["n_utts"]
+    assert "no output of lm_spark" in proc.stderr

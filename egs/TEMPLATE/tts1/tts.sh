@@ -24,6 +24,12 @@ local_data_opts=""      # passed to local/data.sh
 dumpdir=dump
 expdir=exp
 force=false             # true: redo stages whose .done marker exists
+codec_tag=""            # experiment name of the codec (default: from the codec config's file name)
+lm_tag=""               # experiment name of the LM (default: from the LM config's file name)
+codec_metrics="pesq,stoi,mel,sim"          # stage 7 (tts_codec.bin.score --metrics)
+tts_metrics="wer,sim_o,dnsmos,gender"      # stage 11
+asr_model_dir=""        # local Whisper CTranslate2 dir for WER (default: the bundled tiny.en, a proxy)
+speaker_model_dir=""    # local WavLM speaker-verification dir for SIM (default: resemblyzer, a proxy)
 
 help_message=$(cat <<EOF
 Usage: $0 [options]   (usually called through a recipe's run.sh)
@@ -40,6 +46,9 @@ Options (default in brackets):
   --train_set [${train_set}] --valid_set [${valid_set}] --test_sets ["${test_sets}"]
   --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [${dumpdir}] --expdir [${expdir}]
   --force [${force}]  redo stages that are marked done
+  --codec_tag [config name] --lm_tag [config name]
+  --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}]
+  --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
 EOF
 )
@@ -54,8 +63,18 @@ case "${model_family}" in
   mars6) : "${fs:=24000}" ;;
   *) echo "$0: error: --model_family must be spark or mars6, not '${model_family}'" >&2; exit 2 ;;
 esac
-# The command that started the recipe (run.sh exports it), so every stage can print how to resume from it.
-run_cmd=${TTS_RUN_CMD:-$0}
+: "${codec_tag:=${model_family}}"
+: "${lm_tag:=${model_family}}"
+# The command that started the recipe (run.sh exports it, %q-quoted) minus its --stage, so that every stage can
+# print the exact command that resumes from it.
+if [ -n "${TTS_RUN_CMD:-}" ]; then eval "orig_cmd=(${TTS_RUN_CMD})"; else orig_cmd=("$0"); fi
+resume_cmd=() ; skip_next=false
+for arg in "${orig_cmd[@]}"; do
+  if ${skip_next}; then skip_next=false; continue; fi
+  case "${arg}" in --stage) skip_next=true; continue ;; --stage=*) continue ;; esac
+  resume_cmd+=("${arg}")
+done
+run_cmd=$(printf '%q ' "${resume_cmd[@]}"); run_cmd=${run_cmd% }
 
 # stage_begin N NAME MARKER: returns 1 (skip) when N is outside --stage/--stop_stage or MARKER says it is done.
 stage_begin() {
@@ -90,6 +109,24 @@ num_jobs() {
 }
 
 all_sets="${train_set} ${valid_set} ${test_sets}"
+codec_exp="${expdir}/codec_${codec_tag}"
+lm_exp="${expdir}/lm_${lm_tag}"
+
+# score_system OUT_DIR REF_DIR GEN_SCP METRICS [score options...]: nj-way scoring through the job runner, merged
+# into OUT_DIR (per_utt.tsv, summary.json, failures.tsv; tts_codec.eval.score_dir).
+score_system() {
+  local out=$1 ref=$2 gen=$3 metrics=$4; shift 4
+  local n; n=$(num_jobs "${ref}" "${inference_nj}")
+  local opts=()
+  [ -n "${asr_model_dir}" ] && opts+=(--asr_model_dir "${asr_model_dir}")
+  [ -n "${speaker_model_dir}" ] && opts+=(--speaker_model_dir "${speaker_model_dir}")
+  rm -rf "${out}.parts"
+  ${decode_cmd} JOB=1:"${n}" "${out}.parts/log/score.JOB.log" \
+    ${PYTHON} -m tts_codec.bin.score --metrics "${metrics}" --ref_dir "${ref}" --gen_scp "${gen}" \
+      --nj "${n}" --nj_part JOB --out_dir "${out}.parts/part.JOB" "${opts[@]}" "$@"
+  ${PYTHON} -m tts_codec.bin.merge_scores --out_dir "${out}" --overwrite true \
+    $(for i in $(seq "${n}"); do echo "${out}.parts/part.${i}"; done)
+}
 
 # ---- 1. data preparation ----
 if stage_begin 1 "data preparation (local/data.sh ${local_data_opts})" "data/.stage1.done"; then
@@ -128,6 +165,31 @@ not_yet 7 "codec resynthesis and scoring" "issues 3 and 4"
 not_yet 8 "LM training" "LM issues"
 not_yet 9 "preference fine-tuning" "MARS6 issues"
 not_yet 10 "TTS decoding" "LM issues"
-not_yet 11 "scoring and reports" "issue 4"
+# ---- 11. TTS scoring and reports: every system that has output for a test set, side by side ----
+# Systems: the ground truth (the ceiling of each proxy metric), the codec resynthesis (stage 7) and the TTS
+# output (stage 10) when they exist. Zero-shot clone protocol: each target's prompt is another utterance of the
+# same speaker with different text (make_eval_list clone); SIM-o compares the output with that prompt.
+if stage_begin 11 "scoring and reports (${tts_metrics})" "${expdir}/eval/.stage11.done"; then
+  for dset in ${test_sets}; do
+    ref="${dumpdir}/raw/${dset}"
+    list="${dumpdir}/eval/${dset}_clone"
+    [ -f "${list}/meta.lst" ] || ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${ref}" --out_dir "${list}"
+    score_args=() ; names=()
+    for system in "ground_truth:${ref}/wav.scp" \
+                  "codec_${codec_tag}:${codec_exp}/decode_${dset}/wav/wav.scp" \
+                  "lm_${lm_tag}:${lm_exp}/decode_${dset}/wav/wav.scp"; do
+      name=${system%%:*} gen=${system#*:}
+      [ -f "${gen}" ] || { log "  ${dset}: no output of ${name} (${gen}); not scored"; continue; }
+      out="${expdir}/eval/${dset}/${name}"
+      score_system "${out}" "${ref}" "${gen}" "${tts_metrics}" --meta_lst "${list}/meta.lst" \
+        --protocol "zero-shot clone (${dset})" --overwrite true
+      score_args+=(--score_dir "${out}" --gen_scp "${gen}") ; names+=(--name "${name}")
+    done
+    ${PYTHON} -m tts_codec.bin.make_report "${score_args[@]}" "${names[@]}" --ref_dir "${ref}" \
+      --out_dir "${expdir}/eval/${dset}" --title "${dset}: zero-shot clone" --overwrite true
+    log "  ${dset}: ${expdir}/eval/${dset}/RESULTS.md and ${expdir}/eval/${dset}/html/index.html"
+  done
+  stage_end 11 "${expdir}/eval/.stage11.done"
+fi
 not_yet 12 "packing" "later"
 log "finished stages ${stage}-${stop_stage}"

@@ -140,8 +140,17 @@ def _models_section(systems: Sequence[ScoreDir]) -> list[str]:
     for sdir in systems[:1] if shared else systems:
         if not shared:
             lines.append(f"{sdir.name}:")
-        lines += [f"- {metric}: `{version}`" for metric, version in sdir.models.items()] or ["- none recorded"]
+        lines += [f"- {', '.join(metrics)}: `{version}`" for version, metrics in _by_model(sdir.models).items()]
+        lines += [] if sdir.models else ["- none recorded"]
     return lines
+
+
+def _by_model(models: dict[str, str]) -> dict[str, list[str]]:
+    """Group the columns that one model produced (wer, wer_en, cer share the ASR) so each model is listed once."""
+    grouped: dict[str, list[str]] = {}
+    for metric, version in models.items():
+        grouped.setdefault(version, []).append(metric)
+    return grouped
 
 
 def _failures_section(systems: Sequence[ScoreDir]) -> list[str]:
