@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from tts_codec.errors import UserError
-from tts_codec.train.bicodec_task import OPTIMIZER_STEPS_PER_BATCH
+from tts_codec.train.gan.task import OPTIMIZER_STEPS_PER_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def build_trainer(
     callbacks: Sequence[Callback] = (),
     has_validation: bool = True,
 ) -> L.Trainer:
-    """A Trainer for a GAN codec task (steps count batches; see `bicodec_task`).
+    """A Trainer for a GAN codec task (steps count batches; see `tts_codec.train.gan.task`).
 
     Args:
         config: resolved training config (its `trainer:` section).
