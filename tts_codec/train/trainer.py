@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
+from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
@@ -127,7 +128,21 @@ def build_trainer(
         sync_batchnorm=bool(conf["sync_batchnorm"]) and world > 1 and ngpu > 0,  # SyncBatchNorm is GPU-only
         deterministic=bool(conf["deterministic"]),
         enable_model_summary=True,
+        plugins=[env] if (env := cluster_environment()) is not None else None,
     )
+
+
+def cluster_environment() -> LightningEnvironment | None:
+    """The cluster environment to force, or None to let Lightning detect it (torchrun, srun).
+
+    Lightning takes any process inside a SLURM job for one that srun started. A job script run by sbatch alone
+    (our `utils/slurm.sh` backend) is not: it has no SLURM_STEP_ID, and one process must then start the
+    `devices` DDP processes of its node itself, as on a workstation. Multi-node jobs are launched with
+    `srun --ntasks-per-node=<ngpu>`, whose tasks carry SLURM_STEP_ID and keep Lightning's SLURM detection.
+    """
+    if "SLURM_NTASKS" in os.environ and "SLURM_STEP_ID" not in os.environ:
+        return LightningEnvironment()
+    return None
 
 
 def find_feats_scps(feats_dir: str | Path, data_dir: str | Path) -> list[Path]:
