@@ -8,6 +8,7 @@ Files (all written atomically, rows C-sorted by utterance):
 - labels_<attr>.txt: `utt intended predicted` (`-` when no intended label); confusion_<attr>.json from them:
   `{"labels": [...], "matrix": [[...]], "accuracy": x}` with rows = intended, columns = predicted.
 - trials_scored.txt: `enroll test target|nontarget score` (score `-` if it failed), for the EER.
+- codec_usage.json: corpus-level bitrate and codebook usage of the tokens (tts_codec.eval.codec_usage).
 - summary.json: `{"metrics": {column: {"mean", "ci95": [lo, hi], "n", "n_failed", "higher_is_better"}}, "models":
   {column: version}, "protocol", "ref_dir", "gen_scp", ...}`. `higher_is_better` is null for descriptive columns
   (f0_hz, sps, duration_s). wer/wer_en/cer and rtf also carry "corpus" (errors or time summed over the corpus),
@@ -28,6 +29,7 @@ from typing import Mapping, Sequence
 from tts_codec.atomic import atomic_write
 from tts_codec.errors import UserError
 from tts_codec.eval.attributes import GENDERS, LEVELS, confusion
+from tts_codec.eval.codec_usage import read_usage
 from tts_codec.eval.eer import compute_eer
 from tts_codec.eval.rtf import corpus_rtf, duration_stats
 from tts_codec.eval.scoring import BOOTSTRAP_RESAMPLES, UttResult, mean_ci95
@@ -85,6 +87,7 @@ def finalize(out_dir: str | os.PathLike, meta: dict) -> dict:
                             "n_failed": n_failed, "higher_is_better": hib.get(col)}
     _add_corpus_figures(out, columns, rows, metrics)
     _add_eer(out, failures, metrics)
+    metrics.update(read_usage(out))
     for attr, labels in ATTR_LABELS.items():
         pairs = [v.split() for v in _read_side(out / f"labels_{attr}.txt").values()]
         pairs = [(i, p) for i, p in pairs if i != "-"]

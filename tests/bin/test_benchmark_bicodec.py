@@ -1,0 +1,47 @@
+"""Smoke test of the BiCodec benchmark on the tiny config (1 run), so the script cannot rot; not a timing test."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tts_codec.bin import benchmark_bicodec
+from tts_codec.errors import UserError
+from tts_codec.testing.codec_dirs import TINY_CONFIG
+
+
+def run(tmp_path, *extra: str) -> dict:
+    argv = ["--config", str(TINY_CONFIG), "--runs", "1", "--warmup", "0", "--seconds", "0.5", "--threads", "1",
+            "--devices", "cpu", "--out", str(tmp_path / "bench"), *extra]
+    assert benchmark_bicodec.main(argv) == 0
+    return json.loads((tmp_path / "bench.json").read_text())
+
+
+def test_report_has_every_column_and_configuration(tmp_path):
+    report = run(tmp_path, "--isolate", "false", "--batch_sizes", "1", "2")
+    rows = report["rows"]
+    assert {(r["task"], r["batch"], r["dtype"], r["fast"]) for r in rows} == {
+        (t, b, d, False) for t in ("tokenize", "tokenize_ssl", "decode") for b in (1, 2)
+        for d in ("float32", "bfloat16")} | {("decode", b, d, True) for b in (1, 2) for d in ("float32", "bfloat16")}
+    for row in rows:
+        assert list(row) and set(benchmark_bicodec.COLUMNS) <= set(row)
+        assert row["seconds"] > 0 and row["peak_mem_mb"] > 0
+        assert row["x_real_time"] == pytest.approx(1 / row["rtf"], rel=0.05)
+        assert (row["agreement"] is None) == (row["dtype"] == "float32")
+    decode_bf16 = [r for r in rows if r["task"] == "decode" and r["dtype"] == "bfloat16"]
+    assert all(r["agreement"] > 1.0 for r in decode_bf16)  # PESQ against fp32 is on its 1..4.6 scale
+    table = (tmp_path / "bench.md").read_text().splitlines()
+    assert table[0] == "| " + " | ".join(benchmark_bicodec.COLUMNS) + " |" and len(table) == 2 + len(rows)
+    assert report["meta"]["anchors_per_10s"]["decode"] == 6.27
+
+
+def test_isolated_worker_reports_its_own_peak_memory(tmp_path):
+    report = run(tmp_path, "--tasks", "decode", "--dtypes", "float32", "--batch_sizes", "1", "--compare_fast",
+                 "false", "--anchor_decode_s", "5.0")
+    (row,) = report["rows"]
+    assert row["task"] == "decode" and row["anchor_s"] == pytest.approx(0.25) and row["peak_mem_mb"] > 50
+
+
+def test_bad_config_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="--config"):
+        benchmark_bicodec.main(["--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "b")])
