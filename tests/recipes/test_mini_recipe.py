@@ -7,7 +7,9 @@ from pathlib import Path
 import soundfile as sf
 
 from tts_codec.testing.recipes import run_recipe
+from tts_codec.codecs.token_file import load_tokens
 from tts_codec.data.datadir import DataDir
+from tts_codec.data.table import read_table
 
 SMALL = ("--local_data_opts", "--num_speakers 8 --utts_per_speaker 4")
 
@@ -56,3 +58,27 @@ def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path)
     assert summary["n_utts"] == len(DataDir.load(mini_recipe / "dump" / "raw" / "test"))
     assert summary["metrics"]["wer"]["n"] + summary["metrics"]["wer"]["n_failed"] == summary["n_utts"]
     assert "no output of lm_spark" in proc.stderr
+
+
+def test_codec_stages_3_to_7_and_11_end_to_end(mini_recipe: Path) -> None:
+    """Features, a short codec training, tokenization, resynthesis with codec scores, then the TTS report."""
+    assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
+    proc = run_recipe(mini_recipe, "--stage", "3", "--stop_stage", "11", "--codec_max_steps", "12",
+                      "--tts_metrics", "wer,sim_o", "--codec_metrics", "pesq,stoi,mel")
+    assert proc.returncode == 0
+    exp = mini_recipe / "exp" / "codec_bicodec_tiny"
+    assert (exp / "model").is_dir() and (exp / "checkpoints" / "last.ckpt").is_file()
+    assert list((exp / "tensorboard").rglob("events.out.tfevents.*"))
+    test_utts = DataDir.load(mini_recipe / "dump" / "raw" / "test").utt_ids
+    codes = load_tokens(mini_recipe / "dump" / "codes" / "bicodec_tiny" / "test")
+    assert sorted(codes) == test_utts
+    decoded = read_table(exp / "decode_test" / "wav" / "wav.scp")
+    assert sorted(decoded) == test_utts
+    summary = json.loads((exp / "decode_test" / "scores" / "summary.json").read_text())
+    for metric in ("pesq_wb", "stoi", "mel", "bitrate_semantic_bps", "semantic_codes_used_share"):
+        assert metric in summary["metrics"], metric
+    assert summary["metrics"]["bitrate_semantic_bps"]["mean"] == 650.0
+    assert (exp / "decode_test" / "RESULTS.md").is_file() and (exp / "decode_test" / "html" / "index.html").is_file()
+    # Stage 11 now compares the ground truth with the codec resynthesis.
+    results = (mini_recipe / "exp" / "eval" / "test" / "RESULTS.md").read_text()
+    assert "ground_truth" in results and "codec_bicodec_tiny" in results

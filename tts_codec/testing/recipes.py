@@ -12,17 +12,16 @@ SHARED = ("tts.sh", "path.sh", "db.sh", "cmd.sh", "utils")
 
 
 def copy_recipe(name: str, dest: Path) -> Path:
-    """Copy egs/<name>/tts1 to dest, pointing its shared symlinks (tts.sh, path.sh, utils, ...) at the repo."""
+    """A scratch copy of egs/<name>/tts1 under dest: run.sh copied, directories and shared scripts linked to the repo."""
     src = REPO / "egs" / name / "tts1"
     recipe = dest / "egs" / name / "tts1"
     recipe.mkdir(parents=True)
     for item in src.iterdir():
         if item.name in ("data", "dump", "exp", "downloads"):
             continue
-        if item.is_symlink() and (item.name in SHARED or item.resolve().is_dir()):
+        if item.is_dir() or item.name in SHARED:
+            # Read-only parts (conf/, local/, shared scripts) are linked, so relative `base:` paths still resolve.
             (recipe / item.name).symlink_to(item.resolve())
-        elif item.is_dir():
-            shutil.copytree(item, recipe / item.name, symlinks=False)
         else:
             shutil.copy2(item.resolve(), recipe / item.name)
     return recipe

@@ -24,7 +24,10 @@ local_data_opts=""      # passed to local/data.sh
 dumpdir=dump
 expdir=exp
 force=false             # true: redo stages whose .done marker exists
-codec_tag=""            # experiment name of the codec (default: from the codec config's file name)
+codec_config=""         # codec training config (stage 3 uses its ssl_conf, stage 5 trains with it)
+codec_tag=""            # experiment name of the codec (default: the codec config's file name)
+ssl_model_dir=""        # local wav2vec2 directory for the SSL features (overrides the config's ssl_conf.model_dir)
+codec_max_steps=""      # training steps (default: the config's trainer.max_steps)
 lm_tag=""               # experiment name of the LM (default: from the LM config's file name)
 codec_metrics="pesq,stoi,mel,sim"          # stage 7 (tts_codec.bin.score --metrics)
 tts_metrics="wer,sim_o,dnsmos,gender"      # stage 11
@@ -46,7 +49,8 @@ Options (default in brackets):
   --train_set [${train_set}] --valid_set [${valid_set}] --test_sets ["${test_sets}"]
   --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [${dumpdir}] --expdir [${expdir}]
   --force [${force}]  redo stages that are marked done
-  --codec_tag [config name] --lm_tag [config name]
+  --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
+  --lm_tag [config name]
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
@@ -63,7 +67,9 @@ case "${model_family}" in
   mars6) : "${fs:=24000}" ;;
   *) echo "$0: error: --model_family must be spark or mars6, not '${model_family}'" >&2; exit 2 ;;
 esac
-: "${codec_tag:=${model_family}}"
+if [ -z "${codec_tag}" ]; then
+  if [ -n "${codec_config}" ]; then codec_tag=$(basename "${codec_config}" .yaml); else codec_tag=${model_family}; fi
+fi
 : "${lm_tag:=${model_family}}"
 # The command that started the recipe (run.sh exports it, %q-quoted) minus its --stage, so that every stage can
 # print the exact command that resumes from it.
@@ -157,11 +163,81 @@ if stage_begin 2 "audio formatting (${fs} Hz, ${min_dur}-${max_dur} s)" "${dumpd
   stage_end 2 "${dumpdir}/raw/.stage2.${fs}.done"
 fi
 
-not_yet 3 "feature extraction" "issue 3 (BiCodec SSL features) / MARS6 speaker embeddings"
+need_codec_config() {
+  [ -n "${codec_config}" ] || { echo "$0: error: stage $1 needs --codec_config (a codec training config)" >&2; exit 2; }
+  [ -f "${codec_config}" ] || { echo "$0: error: --codec_config ${codec_config}: no such file" >&2; exit 2; }
+}
+ssl_opts=() ; [ -n "${ssl_model_dir}" ] && ssl_opts=(--ssl_model_dir "${ssl_model_dir}")
+
+# ---- 3. feature extraction: the frozen SSL features BiCodec trains on (kaldiio ark, one per job) ----
+if [ "${model_family}" = spark ]; then
+  if stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.stage3.${codec_tag}.done"; then
+    need_codec_config 3
+    for dset in ${train_set} ${valid_set}; do
+      n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
+      utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+      rm -rf "${dumpdir}/feats/${dset}"
+      ${train_cmd} JOB=1:"${n}" "${dumpdir}/feats/${dset}/log/ssl_feats.JOB.log" \
+        ${PYTHON} -m tts_codec.bin.extract_ssl_feats --config "${codec_config}" \
+          --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${dumpdir}/feats/${dset}" --job JOB "${ssl_opts[@]}"
+    done
+    stage_end 3 "${dumpdir}/feats/.stage3.${codec_tag}.done"
+  fi
+else
+  not_yet 3 "feature extraction (MARS6 speaker embeddings)" "MARS6 issues"
+fi
+
 not_yet 4 "text tokenizer" "LM issues"
-not_yet 5 "codec training" "issue 3"
-not_yet 6 "codec tokenization" "issue 3"
-not_yet 7 "codec resynthesis and scoring" "issues 3 and 4"
+
+# ---- 5. codec training (Lightning: 1 CPU, N GPUs with DDP; multi-node through torchrun/srun, see README) ----
+if stage_begin 5 "codec training -> ${codec_exp}" "${codec_exp}/.stage5.done"; then
+  need_codec_config 5
+  train_opts=() ; [ -n "${codec_max_steps}" ] && train_opts+=(--max_steps "${codec_max_steps}")
+  [ -d "${dumpdir}/feats/${train_set}" ] && train_opts+=(--feats_dir "${dumpdir}/feats")
+  log "  training log: ${codec_exp}/train.log; TensorBoard: tensorboard --logdir ${codec_exp}/tensorboard"
+  ${cuda_cmd} --gpu "${ngpu}" "${codec_exp}/train.log" \
+    ${PYTHON} -m tts_codec.bin.train_codec --config "${codec_config}" --train_data "${dumpdir}/raw/${train_set}" \
+      --valid_data "${dumpdir}/raw/${valid_set}" --output_dir "${codec_exp}" --ngpu "${ngpu}" \
+      --num_nodes "${num_nodes}" --resume true "${train_opts[@]}" "${ssl_opts[@]}"
+  stage_end 5 "${codec_exp}/.stage5.done"
+fi
+
+# ---- 6. codec tokenization of every set (semantic + global token streams, kaldiio ark/scp) ----
+codes_root="${dumpdir}/codes/${codec_tag}"
+if stage_begin 6 "codec tokenization -> ${codes_root}" "${codes_root}/.stage6.done"; then
+  for dset in ${all_sets}; do
+    n=$(num_jobs "${dumpdir}/raw/${dset}" "${inference_nj}")
+    utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    ${decode_cmd} JOB=1:"${n}" "${codes_root}/${dset}/log/tokenize.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.codec_tokenize --model_dir "${codec_exp}/model" \
+        --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${codes_root}/${dset}/part.JOB" --overwrite true
+    ${PYTHON} -m tts_codec.bin.merge_scp --out_dir "${codes_root}/${dset}" --overwrite true \
+      $(for i in $(seq "${n}"); do echo "${codes_root}/${dset}/part.${i}"; done)
+  done
+  stage_end 6 "${codes_root}/.stage6.done"
+fi
+
+# ---- 7. codec resynthesis of the test sets and codec scoring (PESQ, STOI, mel, SIM, bitrate, codebook use) ----
+if stage_begin 7 "codec resynthesis and scoring (${codec_metrics})" "${codec_exp}/.stage7.done"; then
+  for dset in ${test_sets}; do
+    dec="${codec_exp}/decode_${dset}"
+    n=$(ls -d "${codes_root}/${dset}"/part.* | wc -l)
+    ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.codec_decode --model_dir "${codec_exp}/model" \
+        --codes_dir "${codes_root}/${dset}/part.JOB" --out_dir "${dec}/part.JOB" --overwrite true
+    mkdir -p "${dec}/wav"
+    sort "${dec}"/part.*/wav/wav.scp > "${dec}/wav/wav.scp"
+    sort "${dec}"/part.*/rtf > "${dec}/rtf"
+    score_system "${dec}/scores" "${dumpdir}/raw/${dset}" "${dec}/wav/wav.scp" "${codec_metrics}" \
+      --protocol "codec resynthesis (${dset})" --overwrite true
+    ${PYTHON} -m tts_codec.bin.codec_usage --codes_dir "${codes_root}/${dset}" --score_dir "${dec}/scores"
+    ${PYTHON} -m tts_codec.bin.make_report --score_dir "${dec}/scores" --name "codec_${codec_tag}" \
+      --ref_dir "${dumpdir}/raw/${dset}" --gen_scp "${dec}/wav/wav.scp" --out_dir "${dec}" \
+      --title "${dset}: ${codec_tag} resynthesis" --overwrite true
+    log "  ${dset}: ${dec}/RESULTS.md and ${dec}/html/index.html"
+  done
+  stage_end 7 "${codec_exp}/.stage7.done"
+fi
 not_yet 8 "LM training" "LM issues"
 not_yet 9 "preference fine-tuning" "MARS6 issues"
 not_yet 10 "TTS decoding" "LM issues"

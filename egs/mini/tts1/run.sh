@@ -13,4 +13,6 @@ cd "$(dirname "$0")"
     --max_dur 20 \
     --nj 2 \
     --inference_nj 2 \
+    --model_family spark \
+    --codec_config conf/bicodec_tiny.yaml \
     "$@"
