@@ -17,13 +17,3 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 def data_dir(tmp_path) -> Path:
     return make_codec_data_dir(tmp_path)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny model gains nothing from threads, and the test machine's cores are shared."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

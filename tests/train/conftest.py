@@ -1,4 +1,4 @@
-"""Fixtures for training tests: small data dirs, the tiny BiCodec config, one torch thread, a metric recorder."""
+"""Fixtures for training tests: small data dirs, the tiny BiCodec config, a metric recorder."""
 from pathlib import Path
 
 import pytest
@@ -11,15 +11,6 @@ from tts_codec.testing.datadirs import make_data_dir
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / "conf" / "train" / "bicodec_tiny.yaml"
 OFFICIAL_CONFIG = REPO / "conf" / "train" / "bicodec_official.yaml"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """2 shared cores: several threads per test only contend (8x slower measured)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

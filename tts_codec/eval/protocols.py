@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from tts_codec.atomic import atomic_write
 from tts_codec.data.datadir import DataDir
@@ -86,8 +86,21 @@ def ears_pairs(utts: Sequence[str], speakers: Sequence[str] = EARS_TEST_SPEAKERS
             continue
         if spk in speakers:
             groups.setdefault(group, []).append((content, utt))
+    return _pair_within_groups(groups.values(), "EARS")
+
+
+def clone_pairs(data: DataDir) -> dict[str, str]:
+    """Target utt -> prompt utt for zero-shot cloning on any data dir: the next utterance of the same speaker
+    (C order, cyclic) whose text differs, so the prompt never gives the content away. Targets whose speaker has
+    no other text are skipped (logged)."""
+    groups = ([(data.text.get(u), u) for u in utts] for utts in data.spk2utt.values())
+    return _pair_within_groups(groups, "clone")
+
+
+def _pair_within_groups(groups: Iterable[list[tuple[str | None, str]]], what: str) -> dict[str, str]:
+    """Each (content, utt) of a group -> the next member (C order, cyclic) with other content; sorted by target."""
     pairs, skipped = {}, 0
-    for members in groups.values():
+    for members in groups:
         for i, (content, utt) in enumerate(members):
             others = [u for c, u in members[i + 1:] + members[:i] if c != content]
             if others:
@@ -95,24 +108,7 @@ def ears_pairs(utts: Sequence[str], speakers: Sequence[str] = EARS_TEST_SPEAKERS
             else:
                 skipped += 1
     if skipped:
-        log.warning("EARS pairing: %d targets have no same-speaker prompt with other content", skipped)
-    return dict(sorted(pairs.items()))
-
-
-def clone_pairs(data: DataDir) -> dict[str, str]:
-    """Target utt -> prompt utt for zero-shot cloning on any data dir: the next utterance of the same speaker
-    (C order, cyclic) whose text differs, so the prompt never gives the content away. Targets whose speaker has
-    no other text are skipped (logged)."""
-    pairs, skipped = {}, 0
-    for utts in data.spk2utt.values():
-        for i, utt in enumerate(utts):
-            others = [u for u in utts[i + 1:] + utts[:i] if data.text.get(u) != data.text.get(utt)]
-            if others:
-                pairs[utt] = others[0]
-            else:
-                skipped += 1
-    if skipped:
-        log.warning("clone pairing: %d targets have no same-speaker prompt with other text", skipped)
+        log.warning("%s pairing: %d targets have no same-speaker prompt with other content", what, skipped)
     return dict(sorted(pairs.items()))
 
 
