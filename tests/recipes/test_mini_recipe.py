@@ -9,7 +9,7 @@ import soundfile as sf
 from tts_codec.testing.recipes import run_recipe
 from tts_codec.codecs.token_file import load_tokens
 from tts_codec.data.datadir import DataDir
-from tts_codec.data.table import read_table
+from tts_codec.data.table import read_table, write_table
 
 SMALL = ("--local_data_opts", "--num_speakers 8 --utts_per_speaker 4")
 
@@ -48,16 +48,24 @@ def test_bad_model_family_is_refused(mini_recipe: Path) -> None:
 
 def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path) -> None:
     assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
+    # A stand-in TTS output (stage 10 belongs to the LM work): the test wavs with the first utterance missing.
+    test_dir = mini_recipe / "dump" / "raw" / "test"
+    wavs = read_table(test_dir / "wav.scp")
+    missing = sorted(wavs)[0]
+    write_table(mini_recipe / "exp" / "lm_spark" / "decode_test" / "wav" / "wav.scp",
+                {utt: path for utt, path in wavs.items() if utt != missing})
     proc = run_recipe(mini_recipe, "--stage", "11", "--stop_stage", "11", "--tts_metrics", "wer,sim_o")
     assert proc.returncode == 0
     report = mini_recipe / "exp" / "eval" / "test"
     results = (report / "RESULTS.md").read_text()
-    assert "| wer | ↓ |" in results and "| sim_o | ↑ |" in results
+    assert "| wer | ↓ |" in results and "ground_truth" in results and "lm_spark" in results
     assert (report / "html" / "index.html").is_file()
-    summary = json.loads((report / "ground_truth" / "summary.json").read_text())
-    assert summary["n_utts"] == len(DataDir.load(mini_recipe / "dump" / "raw" / "test"))
-    assert summary["metrics"]["wer"]["n"] + summary["metrics"]["wer"]["n_failed"] == summary["n_utts"]
-    assert "no output of lm_spark" in proc.stderr
+    truth = json.loads((report / "ground_truth" / "summary.json").read_text())
+    assert truth["n_utts"] == len(wavs) and truth["metrics"]["wer"]["n_failed"] == 0
+    tts = json.loads((report / "lm_spark" / "summary.json").read_text())
+    assert tts["metrics"]["wer"]["n"] == len(wavs) - 1 and tts["metrics"]["wer"]["n_failed"] == 1
+    failures = (report / "lm_spark" / "failures.tsv").read_text()
+    assert failures.startswith(missing) and "no output of codec_bicodec_tiny" in proc.stderr
 
 
 def test_codec_stages_3_to_7_and_11_end_to_end(mini_recipe: Path) -> None:
