@@ -134,23 +134,25 @@ def _metrics_table(systems: Sequence[ScoreDir]) -> list[str]:
     return lines
 
 
-def _models_section(systems: Sequence[ScoreDir]) -> list[str]:
+def model_groups(systems: Sequence[ScoreDir]) -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """(system name, or None when every system used the same models; [(columns, model version)]): each model
+    once, with the columns it produced (wer, wer_en and cer share the ASR)."""
     shared = all(sdir.models == systems[0].models for sdir in systems)
-    lines = []
+    groups = []
     for sdir in systems[:1] if shared else systems:
-        if not shared:
-            lines.append(f"{sdir.name}:")
-        lines += [f"- {', '.join(metrics)}: `{version}`" for version, metrics in _by_model(sdir.models).items()]
-        lines += [] if sdir.models else ["- none recorded"]
+        grouped: dict[str, list[str]] = {}
+        for metric, version in sdir.models.items():
+            grouped.setdefault(version, []).append(metric)
+        groups.append((None if shared else sdir.name, [(", ".join(m), v) for v, m in grouped.items()]))
+    return groups
+
+
+def _models_section(systems: Sequence[ScoreDir]) -> list[str]:
+    lines = []
+    for name, models in model_groups(systems):
+        lines += [f"{name}:"] if name else []
+        lines += [f"- {metrics}: `{version}`" for metrics, version in models] or ["- none recorded"]
     return lines
-
-
-def _by_model(models: dict[str, str]) -> dict[str, list[str]]:
-    """Group the columns that one model produced (wer, wer_en, cer share the ASR) so each model is listed once."""
-    grouped: dict[str, list[str]] = {}
-    for metric, version in models.items():
-        grouped.setdefault(version, []).append(metric)
-    return grouped
 
 
 def _failures_section(systems: Sequence[ScoreDir]) -> list[str]:
