@@ -21,7 +21,9 @@ def test_first_batches_log_namespaced_losses_and_switch_to_d_vector(tmp_path, co
     assert task.batches_done == 3 and task.trainer.global_step == 6
     assert len(recorder.mel) == 3 and all(len(u) == 4 for u in recorder.utts)  # batch 4
     # Learning rate follows WarmupLR (warm-up 5 from 1e-4 to 1e-3), stepped once per batch.
-    assert float(metrics["train/lr/gen"]) == pytest.approx(1e-4 + 9e-4 * (2 / 5) ** 2)
+    sched = tiny_config["scheduler_conf"]  # quadratic warm-up: after 2 of its batches
+    expected = sched["init_lr"] + (sched["max_lr"] - sched["init_lr"]) * (2 / sched["warmup_steps"]) ** 2
+    assert float(metrics["train/lr/gen"]) == pytest.approx(expected)
 
 
 def test_unknown_loss_weight_is_named(tmp_path, corpus, tiny_config):
