@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import torch
 from tqdm import tqdm
 
 from tts_codec.cli import run_main, str2bool
-from tts_codec.codecs.inference import DTYPES, detokenize_batch, load_codec
+from tts_codec.codecs.inference import DTYPES, add_inference_args, apply_inference_args, detokenize_batch, load_codec
 from tts_codec.codecs.token_file import TokenSet, bicodec_info, load_tokens
 from tts_codec.data.audio import write_wav
 from tts_codec.data.table import read_table, write_table
@@ -63,19 +62,13 @@ def decode_dir(model, tokens: TokenSet, wav_dir: Path, batch_size: int, dtype: s
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model_dir", required=True, help="codec directory (exp/codec_<tag>/model)")
+    add_inference_args(parser)
     parser.add_argument("--codes_dir", required=True, help="codes dir from codec_tokenize (or merge_scp)")
     parser.add_argument("--out_dir", required=True, help="decode dir (exp/codec_<tag>/decode_<set>)")
-    parser.add_argument("--batch_size", type=int, default=1, help="utterances per forward (>1 pads)")
     parser.add_argument("--dtype", default="float32", choices=sorted(DTYPES), help="autocast precision")
-    parser.add_argument("--device", default="cpu", help="torch device")
-    parser.add_argument("--num_threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="redo a finished out_dir")
     args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        raise UserError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
+    apply_inference_args(args)
     tokens = load_tokens(args.codes_dir)
     if not len(tokens):
         raise UserError(f"{args.codes_dir}: no utterances to decode")

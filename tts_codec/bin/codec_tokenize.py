@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from tts_codec.cli import run_main, str2bool
 from tts_codec.codecs.bicodec.frontend import prepare_audio
-from tts_codec.codecs.inference import load_codec, tokenize_batch
+from tts_codec.codecs.inference import add_inference_args, apply_inference_args, load_codec, tokenize_batch
 from tts_codec.codecs.token_file import INFO_FILE, CodesInfo, TokenWriter, bicodec_info, read_failed, read_info
 from tts_codec.data.ark import load_scp_dict
 from tts_codec.data.datadir import DataDir
@@ -86,18 +85,12 @@ def tokenize_dir(model, data: DataDir, out_dir: Path, info: CodesInfo, batch_siz
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model_dir", required=True, help="codec directory (exp/codec_<tag>/model)")
+    add_inference_args(parser)
     parser.add_argument("--data_dir", required=True, help="Kaldi data dir (dump/raw/<set> or a split of it)")
     parser.add_argument("--out_dir", required=True, help="codes dir (dump/codes/<tag>/<set>[/part.JOB])")
-    parser.add_argument("--batch_size", type=int, default=1, help="utterances per forward (>1 pads; see docs)")
-    parser.add_argument("--device", default="cpu", help="torch device")
-    parser.add_argument("--num_threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace an existing codes dir")
     args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        raise UserError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
+    apply_inference_args(args)
     data = DataDir.load(args.data_dir)
     if not len(data):
         raise UserError(f"data dir {args.data_dir} has no utterances")

@@ -7,6 +7,8 @@ result to its own length.
 """
 from __future__ import annotations
 
+import argparse
+
 import contextlib
 import logging
 import os
@@ -131,3 +133,19 @@ def detokenize_batch(model: nn.Module, items: list[dict[str, np.ndarray]], dtype
         wav = model.detokenize(semantic.to(device), glob.to(device))
     hop = model.hop_length
     return [wav[i, 0, : hop * n].float().cpu().numpy() for i, n in enumerate(lengths)]
+
+
+def add_inference_args(parser: argparse.ArgumentParser) -> None:
+    """The flags every codec inference CLI shares: model, batch size, device, threads."""
+    parser.add_argument("--model_dir", required=True, help="codec directory (exp/codec_<tag>/model)")
+    parser.add_argument("--batch_size", type=int, default=1, help="utterances per forward (>1 pads)")
+    parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--num_threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+
+
+def apply_inference_args(args: argparse.Namespace) -> None:
+    """Check the shared flags (one clear error) and set the thread count."""
+    if args.batch_size < 1:
+        raise UserError(f"--batch_size must be >= 1, got {args.batch_size}")
+    if args.num_threads > 0:
+        torch.set_num_threads(args.num_threads)
