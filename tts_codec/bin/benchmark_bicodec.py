@@ -22,7 +22,7 @@ from typing import Sequence
 import torch
 
 from tts_codec.atomic import atomic_write
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.codecs import build_codec
 from tts_codec.codecs.bicodec import SSLFeatureExtractor
 from tts_codec.codecs.inference import precision, prepare_for_inference
@@ -122,7 +122,7 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--config", default="conf/codec/bicodec_official.yaml", help="codec config (shapes)")
     parser.add_argument("--tasks", nargs="+", default=["tokenize", "tokenize_ssl", "decode"], choices=sorted(ANCHORS))
     parser.add_argument("--batch_sizes", nargs="+", type=int, default=[1, 8])

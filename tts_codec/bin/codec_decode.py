@@ -5,7 +5,6 @@ run resumes where it stopped; a finished out_dir (wav.scp present) is skipped un
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -14,7 +13,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.codecs.inference import DTYPES, add_inference_args, apply_inference_args, detokenize_batch, load_codec
 from tts_codec.codecs.token_file import TokenSet, bicodec_info, load_tokens
 from tts_codec.data.audio import write_wav
@@ -61,7 +60,7 @@ def decode_dir(model, tokens: TokenSet, wav_dir: Path, batch_size: int, dtype: s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     add_inference_args(parser)
     parser.add_argument("--codes_dir", required=True, help="codes dir from codec_tokenize (or merge_scp)")
     parser.add_argument("--out_dir", required=True, help="decode dir (exp/codec_<tag>/decode_<set>)")

@@ -8,7 +8,6 @@ model is refused unless `--overwrite true`. run.sh runs one call per split (`--d
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.codecs.bicodec.frontend import prepare_audio
 from tts_codec.codecs.inference import add_inference_args, apply_inference_args, load_codec, tokenize_batch
 from tts_codec.codecs.token_file import INFO_FILE, CodesInfo, TokenWriter, bicodec_info, read_failed, read_info
@@ -84,7 +83,7 @@ def tokenize_dir(model, data: DataDir, out_dir: Path, info: CodesInfo, batch_siz
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     add_inference_args(parser)
     parser.add_argument("--data_dir", required=True, help="Kaldi data dir (dump/raw/<set> or a split of it)")
     parser.add_argument("--out_dir", required=True, help="codes dir (dump/codes/<tag>/<set>[/part.JOB])")

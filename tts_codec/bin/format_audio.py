@@ -1,16 +1,15 @@
 """Recipe stage 2: resample a data dir to the codec rate, write utt2num_samples, filter by duration."""
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Sequence
 
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.data.format import format_data_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--in_dir", required=True, help="input Kaldi data dir")
     parser.add_argument("--out_dir", required=True, help="formatted data dir (wavs under out_dir/wav)")
     parser.add_argument("--fs", type=int, required=True, help="output sample rate")

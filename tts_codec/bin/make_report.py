@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tts_codec.atomic import atomic_write, refuse_to_clobber
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.eval.report import ScoreDir, load_score_dir
 from tts_codec.eval.report.html_page import write_listening_page
@@ -24,7 +24,7 @@ log = logging.getLogger("make_report")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--score_dir", action="append", required=True, help="score dir; repeat to compare systems")
     parser.add_argument("--name", action="append", default=None,
                         help="system name per --score_dir (default: <parent>/<dir> of the score dir)")

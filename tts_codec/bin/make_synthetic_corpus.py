@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.data.synth.corpus import CorpusConfig, make_corpus
 from tts_codec.data.synth.espeak import get_engine
 from tts_codec.data.synth.layouts import LAYOUTS, write_layout
@@ -17,7 +17,7 @@ from tts_codec.errors import UserError
 
 def get_parser() -> argparse.ArgumentParser:
     defaults = CorpusConfig()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--out_dir", required=True, help="corpus root (data dirs, or the corpus tree of --layout)")
     parser.add_argument("--layout", default="kaldi", choices=("kaldi",) + tuple(LAYOUTS),
                         help="kaldi: <out>/{train,dev,test} data dirs; others: the real corpus' file layout")

@@ -9,16 +9,16 @@ import sys
 from typing import Sequence
 
 from tts_codec.atomic import refuse_to_clobber
-from tts_codec.cli import run_main
+from tts_codec.cli import add_overwrite, new_parser, run_main
 from tts_codec.errors import UserError
 from tts_codec.eval.score_dir import PER_UTT, SUMMARY, merge_parts
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = new_parser(__doc__)
     p.add_argument("parts", nargs="+", help="scoring dirs of the parts (each with per_utt.tsv and summary.json)")
     p.add_argument("--out_dir", required=True)
-    p.add_argument("--overwrite", type=lambda s: s.lower() in ("1", "true", "yes"), default=False)
+    add_overwrite(p)
     return p
 
 

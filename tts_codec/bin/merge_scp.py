@@ -5,20 +5,19 @@ share one codes_info.json (same codec, config hash and streams).
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from tts_codec.cli import run_main, str2bool
+from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.codecs.token_file import merge_codes_dirs
 
 log = logging.getLogger("merge_scp")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--out_dir", required=True, help="merged codes dir (dump/codes/<tag>/<set>)")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a merged dir of another model")
     parser.add_argument("parts", nargs="+", help="part codes dirs, e.g. dump/codes/<tag>/<set>/part.*")

@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from tts_codec.atomic import refuse_to_clobber
-from tts_codec.cli import run_main
+from tts_codec.cli import add_overwrite, new_parser, run_main
 from tts_codec.errors import UserError
 from tts_codec.eval.eer import read_trials, score_trials
 from tts_codec.eval.protocols import audio_table, build_items
@@ -23,7 +23,7 @@ from tts_codec.eval.speaker import SPK_SR, build_speaker_encoder
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = new_parser(__doc__)
     p.add_argument("--metrics", default="wer,sim,pesq,stoi,mel,dnsmos", help=f"comma list of {','.join(SCORERS)}")
     p.add_argument("--out_dir", required=True)
     p.add_argument("--ref_dir", help="data dir: ground-truth wav.scp/segments, text, utt2{pitch,speed,gender}")
@@ -47,7 +47,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=16)
     p.add_argument("--nj", type=int, default=1, help="split the utterance list into nj parts ...")
     p.add_argument("--nj_part", type=int, default=1, help="... and score part k (1-based)")
-    p.add_argument("--overwrite", type=lambda s: s.lower() in ("1", "true", "yes"), default=False)
+    add_overwrite(p)
     return p
 
 
