@@ -48,14 +48,19 @@ def test_bad_model_family_is_refused(mini_recipe: Path) -> None:
 
 def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path) -> None:
     assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
+    stage_11 = ("--stage", "11", "--stop_stage", "11", "--tts_metrics", "wer,sim_o")
+    first = run_recipe(mini_recipe, *stage_11)
+    assert first.returncode == 0 and "no output of lm_spark" in first.stderr
+    assert "already done" in run_recipe(mini_recipe, *stage_11).stderr
     # A stand-in TTS output (stage 10 belongs to the LM work): the test wavs with the first utterance missing.
+    # New output makes stage 11 run again.
     test_dir = mini_recipe / "dump" / "raw" / "test"
     wavs = read_table(test_dir / "wav.scp")
     missing = sorted(wavs)[0]
     write_table(mini_recipe / "exp" / "lm_spark" / "decode_test" / "wav" / "wav.scp",
                 {utt: path for utt, path in wavs.items() if utt != missing})
-    proc = run_recipe(mini_recipe, "--stage", "11", "--stop_stage", "11", "--tts_metrics", "wer,sim_o")
-    assert proc.returncode == 0
+    proc = run_recipe(mini_recipe, *stage_11)
+    assert proc.returncode == 0 and "already done" not in proc.stderr
     report = mini_recipe / "exp" / "eval" / "test"
     results = (report / "RESULTS.md").read_text()
     assert "| wer | ↓ |" in results and "ground_truth" in results and "lm_spark" in results

@@ -245,7 +245,10 @@ not_yet 10 "TTS decoding" "LM issues"
 # Systems: the ground truth (the ceiling of each proxy metric), the codec resynthesis (stage 7) and the TTS
 # output (stage 10) when they exist. Zero-shot clone protocol: each target's prompt is another utterance of the
 # same speaker with different text (make_eval_list clone); SIM-o compares the output with that prompt.
-if stage_begin 11 "scoring and reports (${tts_metrics})" "${expdir}/eval/.stage11.done"; then
+# The marker names what was scored (metrics and every system's wav.scp), so new outputs are scored on a rerun.
+stage11_done="${expdir}/eval/.stage11.$( { echo "${tts_metrics}"; for dset in ${test_sets}; do
+  cat "${codec_exp}/decode_${dset}/wav/wav.scp" "${lm_exp}/decode_${dset}/wav/wav.scp" 2>/dev/null || true; done; } | cksum | cut -d' ' -f1).done"
+if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
   for dset in ${test_sets}; do
     ref="${dumpdir}/raw/${dset}"
     list="${dumpdir}/eval/${dset}_clone"
@@ -265,7 +268,7 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${expdir}/eval/.stage1
       --out_dir "${expdir}/eval/${dset}" --title "${dset}: zero-shot clone" --overwrite true
     log "  ${dset}: ${expdir}/eval/${dset}/RESULTS.md and ${expdir}/eval/${dset}/html/index.html"
   done
-  stage_end 11 "${expdir}/eval/.stage11.done"
+  stage_end 11 "${stage11_done}"
 fi
 not_yet 12 "packing" "later"
 log "finished stages ${stage}-${stop_stage}"
