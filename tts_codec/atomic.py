@@ -1,11 +1,15 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename, so readers never see half a file."""
+"""Atomic writes: a file or a whole output directory is built beside its target, then renamed into place, so
+readers never see half an output and a failed run never destroys the previous one."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import shutil
+import socket
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from tts_codec.errors import UserError
 
@@ -69,3 +73,118 @@ def refuse_to_clobber(path: str | os.PathLike, overwrite: bool, what: str = "out
     exists = path.is_file() or (path.is_dir() and any(path.iterdir()))
     if exists and not overwrite:
         raise UserError(f"{what} {path} already exists; pass --overwrite true to replace it")
+
+
+def refuse_input_as_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "output") -> None:
+    """Raise a UserError if `output` is one of `inputs`, lies inside one, or contains one (paths resolved first).
+
+    Replacing such an output would destroy an input before (or while) it is read.
+    """
+    out = Path(output).resolve()
+    for item in inputs:
+        inp = Path(item).resolve()
+        if out == inp:
+            raise UserError(f"{what} {output} is also an input; write to another directory")
+        if inp in out.parents:
+            raise UserError(f"{what} {output} lies inside input {item}; write to a directory outside it")
+        if out in inp.parents:
+            raise UserError(f"{what} {output} contains input {item}; write to a directory outside it")
+
+
+def _aside_name(target: Path, kind: str) -> Path:
+    """A unique sibling of `target` named `.<name>.<kind>.<host>.<pid>.<random>` (same filesystem, so renames are atomic)."""
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}.{socket.gethostname()}.{os.getpid()}.",
+                                 dir=target.parent))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recover_interrupted(target: Path) -> None:
+    """Undo what a killed `replace_dir` on this host left beside `target`.
+
+    A dead run's `.new.` dir is a half-built output: removed. Its `.old.` dir is the previous output: renamed back
+    if the run died between its two renames (the target is missing), else removed.
+    """
+    host = socket.gethostname()
+    for kind in ("old", "new"):
+        for item in sorted(target.parent.glob(f".{glob.escape(target.name)}.{kind}.{glob.escape(host)}.*")):
+            pid_field = item.name[len(f".{target.name}.{kind}.{host}."):].split(".", 1)[0]
+            if not pid_field.isdigit() or _pid_alive(int(pid_field)):
+                continue
+            if kind == "old" and not target.exists():
+                os.replace(item, target)
+            else:
+                shutil.rmtree(item, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def replace_dir(
+    output: str | os.PathLike,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+    what: str = "output",
+) -> Iterator[Path]:
+    """Build a new version of the directory `output` aside, then swap it in; the one way to replace an output dir.
+
+    Contract:
+      1. Before anything is touched: `output` must not be, contain, or lie inside any of `inputs` (resolved
+         paths), and an existing non-empty `output` needs `overwrite` (both are UserErrors).
+      2. The caller gets a new empty directory beside `output` (same filesystem) and writes the complete result
+         into it, then validates it inside the `with` block; raising there aborts.
+      3. On any exception the new directory is deleted and the existing output is left exactly as it was.
+      4. On success the old output is renamed aside, the new one renamed to `output`, then the old one deleted.
+         The existing output is never deleted before the new one is complete; if the second rename fails, the
+         old one is put back. A run killed between the two renames is repaired by the next `replace_dir` on the
+         same output (leftovers of dead runs on this host are cleaned up too).
+      Files are not copied from the old output: whatever the new one should keep, the caller writes.
+
+    Args:
+        output: the directory to create or replace; its parent is created if needed.
+        inputs: files or directories the caller reads while building the output.
+        overwrite: allow replacing an existing non-empty output.
+        what: how error messages call the output ("merged score dir", "data dir", ...).
+    Yields:
+        the temporary directory to build the new output in.
+    """
+    target = Path(output)
+    refuse_input_as_output(target, inputs, what)
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{what} {target} exists and is not a directory")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _recover_interrupted(target)
+        refuse_to_clobber(target, overwrite, what)
+        new = _aside_name(target, "new")
+    except PermissionError as err:
+        raise UserError(f"{what} {target}: cannot write in {target.parent}: {err.strerror}") from None
+    try:
+        os.chmod(new, 0o777 & ~_umask())
+        yield new
+        _swap_in(new, target)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Rename `new` onto `target`, moving an existing target aside first and deleting it last."""
+    old = None
+    if target.exists():
+        old = _aside_name(target, "old")
+        os.replace(target, old)  # replaces the empty placeholder dir made by mkdtemp
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
