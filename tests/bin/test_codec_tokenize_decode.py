@@ -12,7 +12,7 @@ import soundfile
 from tts_codec.bin import codec_decode, codec_tokenize, merge_scp
 from tts_codec.cli import run_main
 from tts_codec.codecs.inference import load_codec
-from tts_codec.codecs.token_file import INFO_FILE, config_hash, load_tokens, read_failed
+from tts_codec.data.token_file import INFO_FILE, config_hash, load_tokens, read_failed
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import read_table
 from tts_codec.errors import UserError

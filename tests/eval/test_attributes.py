@@ -6,9 +6,9 @@ import pytest
 
 from tts_codec.data.audio import write_wav
 from tts_codec.errors import UserError
-from tts_codec.eval.attributes import (GenderScorer, PitchScorer, SpeedScorer, confusion, count_syllables,
-                                       hz_to_mel, load_boundaries, mean_f0, parse_gender, parse_level,
-                                       read_arpabet, speech_duration, to_level)
+from tts_codec.attributes import hz_to_mel, load_boundaries, parse_gender, parse_level, to_level
+from tts_codec.eval.attributes import (GenderScorer, PitchScorer, SpeedScorer, confusion, count_syllables, mean_f0,
+                                       read_arpabet, speech_duration)
 from tts_codec.eval.scoring import EvalItem, EvalOptions
 
 SR = 16000

@@ -10,7 +10,7 @@ import pytest
 
 from tts_codec.bin import codec_usage as codec_usage_cli
 from tts_codec.cli import run_main
-from tts_codec.codecs.token_file import CodesInfo, StreamInfo, TokenWriter
+from tts_codec.data.token_file import CodesInfo, StreamInfo, TokenWriter
 from tts_codec.eval.codec_usage import codec_usage, stream_usage
 from tts_codec.testing.score_dirs import fake_utt_ids, make_score_dir
 

@@ -4,7 +4,7 @@ import torch
 
 from tts_codec.nn.ada_layer_norm import AdaLayerNorm
 from tts_codec.nn.convnext import ConvNeXtBackbone, ConvNeXtBlock
-from tts_codec.nn.sampling import SamplingBlock
+from tts_codec.nn.resample import SamplingBlock
 from tts_codec.nn.snake import Snake1d, snake
 from tts_codec.nn.weight_norm import has_weight_norm, remove_weight_norm, weight_to_g_v, wn_conv1d, wn_conv_transpose1d
 

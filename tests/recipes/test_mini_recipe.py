@@ -7,7 +7,7 @@ from pathlib import Path
 import soundfile as sf
 
 from tts_codec.testing.recipes import run_recipe
-from tts_codec.codecs.token_file import load_tokens
+from tts_codec.data.token_file import load_tokens
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import read_table, write_table
 

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.codecs.inference import DTYPES, add_inference_args, apply_inference_args, detokenize_batch, load_codec
-from tts_codec.codecs.token_file import TokenSet, bicodec_info, load_tokens
+from tts_codec.data.token_file import TokenSet, bicodec_info, load_tokens
 from tts_codec.data.audio import write_wav
 from tts_codec.data.table import read_table, write_table
 from tts_codec.errors import UserError

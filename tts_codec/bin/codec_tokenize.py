@@ -1,6 +1,6 @@
 """Recipe stage 6: tokenize every utterance of a data dir with a trained codec into a codes dir.
 
-Writes `semantic.ark/scp`, `global.ark/scp`, `codes_info.json` (see `tts_codec.codecs.token_file`) and `failed`
+Writes `semantic.ark/scp`, `global.ark/scp`, `codes_info.json` (see `tts_codec.data.token_file`) and `failed`
 (`utt reason`) for utterances that cannot be tokenized (too short, unreadable); those do not stop the job, which
 exits non-zero only when every utterance failed. A complete out_dir of the same model is skipped; one of another
 model is refused unless `--overwrite true`. run.sh runs one call per split (`--data_dir .../splitN/JOB
@@ -17,9 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from tts_codec.cli import new_parser, run_main, str2bool
-from tts_codec.codecs.bicodec.frontend import prepare_audio
+from tts_codec.data.dsp import prepare_audio
 from tts_codec.codecs.inference import add_inference_args, apply_inference_args, load_codec, tokenize_batch
-from tts_codec.codecs.token_file import INFO_FILE, CodesInfo, TokenWriter, bicodec_info, read_failed, read_info
+from tts_codec.data.token_file import INFO_FILE, CodesInfo, TokenWriter, bicodec_info, read_failed, read_info
 from tts_codec.data.ark import load_scp_dict
 from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tts_codec.cli import new_parser, run_main, str2bool
-from tts_codec.codecs.token_file import merge_codes_dirs
+from tts_codec.data.token_file import merge_codes_dirs
 
 log = logging.getLogger("merge_scp")
 

@@ -27,43 +27,6 @@ log = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-class CachedSnake(nn.Module):
-    """Snake x + sin^2(alpha x) / alpha over (B, C, T), computed in float32 on cache-sized blocks of whole rows.
-
-    Rows of the contiguous (B*C, T) view are contiguous, so every op streams over memory already in cache.
-    Shares `alpha` (1, C, 1) with the module it replaces; the output has the input's dtype.
-    """
-
-    def __init__(self, alpha: nn.Parameter, block: int = 1 << 17):
-        super().__init__()
-        self.alpha, self.block = alpha, block
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, channels, length = x.shape
-        rows = x.contiguous().view(batch * channels, length)
-        alpha = self.alpha.float().reshape(channels, 1).repeat(batch, 1)
-        inv_alpha = (alpha + 1e-9).reciprocal()
-        out = torch.empty_like(rows)
-        step = max(1, self.block // length)
-        for r in range(0, rows.shape[0], step):
-            xs = rows[r:r + step].float()
-            t = torch.mul(xs, alpha[r:r + step])
-            t.sin_().square_()
-            out[r:r + step] = torch.addcmul(xs, t, inv_alpha[r:r + step])
-        return out.view(batch, channels, length)
-
-
-def use_cached_snake(model: nn.Module) -> int:
-    """Replace every snake module (a module whose only parameter is `alpha`) by `CachedSnake`; returns the count."""
-    count = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child).__name__ == "Snake1d" and isinstance(getattr(child, "alpha", None), nn.Parameter):
-                setattr(parent, name, CachedSnake(child.alpha))
-                count += 1
-    return count
-
-
 def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = True) -> nn.Module:
     """Load a codec directory for inference (eval, weight norm removed; `fast` swaps in `CachedSnake`).
 
@@ -108,7 +71,7 @@ def tokenize_batch(model: nn.Module, wavs: list[np.ndarray], device: str = "cpu"
     Returns:
         per utterance {"semantic": (T_i,) int64, "global": (1, token_num) int64}.
     """
-    from tts_codec.codecs.bicodec.frontend import reference_clip
+    from tts_codec.data.dsp import reference_clip
 
     longest = max(len(w) for w in wavs)
     batch = torch.zeros(len(wavs), longest)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from tts_codec.codecs.bicodec.frontend import highpass_biquad, volume_normalize_audio
+from tts_codec.data.dsp import highpass_biquad, volume_normalize_audio
 from tts_codec.data.samplers import ResumableStreamSampler, SampleKey
 from tts_codec.errors import UserError
 

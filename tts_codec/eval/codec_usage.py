@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tts_codec.atomic import atomic_write
-from tts_codec.codecs.token_file import load_tokens
+from tts_codec.data.token_file import load_tokens
 
 USAGE_FILE = "codec_usage.json"
 
@@ -27,7 +27,7 @@ def stream_usage(tokens: list[np.ndarray], codebook_size: int) -> dict[str, floa
 
 
 def codec_usage(codes_dir: str | os.PathLike) -> dict[str, dict]:
-    """Per-stream and total bitrate (bits/s) and codebook usage of a codes dir (tts_codec.codecs.token_file).
+    """Per-stream and total bitrate (bits/s) and codebook usage of a codes dir (tts_codec.data.token_file).
 
     A stream whose length follows the audio (shape starting with -1) costs frame_rate x log2(V) bits/s; a fixed
     number of tokens per utterance (BiCodec's 32 global tokens) costs its bits once per utterance, averaged over

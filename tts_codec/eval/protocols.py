@@ -17,7 +17,7 @@ from tts_codec.atomic import atomic_write
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import read_table
 from tts_codec.errors import UserError
-from tts_codec.eval.attributes import parse_gender, parse_level
+from tts_codec.attributes import parse_gender, parse_level
 from tts_codec.eval.eer import Trial
 from tts_codec.eval.scoring import EvalItem
 

@@ -28,7 +28,8 @@ from typing import Mapping, Sequence
 
 from tts_codec.atomic import atomic_write
 from tts_codec.errors import UserError
-from tts_codec.eval.attributes import GENDERS, LEVELS, confusion
+from tts_codec.attributes import GENDERS, LEVELS
+from tts_codec.eval.attributes import confusion
 from tts_codec.eval.codec_usage import read_usage
 from tts_codec.eval.eer import compute_eer
 from tts_codec.eval.rtf import corpus_rtf, duration_stats

@@ -1,4 +1,8 @@
-"""Snake activation x + sin^2(alpha x) / alpha with a learned per-channel alpha (DAC, BigVGAN)."""
+"""Snake activation x + sin^2(alpha x) / alpha with a learned per-channel alpha (DAC, BigVGAN).
+
+`CachedSnake` computes the same function faster on CPU: float32 on cache-sized blocks of contiguous rows with
+in-place ops (one full-size allocation instead of four); `use_cached_snake` swaps it in for inference.
+"""
 from __future__ import annotations
 
 import torch
@@ -19,3 +23,40 @@ class Snake1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return snake(x, self.alpha)
+
+
+class CachedSnake(nn.Module):
+    """Snake x + sin^2(alpha x) / alpha over (B, C, T), computed in float32 on cache-sized blocks of whole rows.
+
+    Rows of the contiguous (B*C, T) view are contiguous, so every op streams over memory already in cache.
+    Shares `alpha` (1, C, 1) with the module it replaces; the output has the input's dtype.
+    """
+
+    def __init__(self, alpha: nn.Parameter, block: int = 1 << 17):
+        super().__init__()
+        self.alpha, self.block = alpha, block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, length = x.shape
+        rows = x.contiguous().view(batch * channels, length)
+        alpha = self.alpha.float().reshape(channels, 1).repeat(batch, 1)
+        inv_alpha = (alpha + 1e-9).reciprocal()
+        out = torch.empty_like(rows)
+        step = max(1, self.block // length)
+        for r in range(0, rows.shape[0], step):
+            xs = rows[r:r + step].float()
+            t = torch.mul(xs, alpha[r:r + step])
+            t.sin_().square_()
+            out[r:r + step] = torch.addcmul(xs, t, inv_alpha[r:r + step])
+        return out.view(batch, channels, length)
+
+
+def use_cached_snake(model: nn.Module) -> int:
+    """Replace every `Snake1d` below `model` by a `CachedSnake` sharing its alpha; returns the count."""
+    count = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, Snake1d):
+                setattr(parent, name, CachedSnake(child.alpha))
+                count += 1
+    return count

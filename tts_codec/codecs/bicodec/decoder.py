@@ -6,7 +6,7 @@ from torch import nn
 
 from tts_codec.codecs.bicodec.config import FeatureDecoderConfig
 from tts_codec.nn.convnext import ConvNeXtBackbone
-from tts_codec.nn.sampling import SamplingBlock
+from tts_codec.nn.resample import SamplingBlock
 
 
 class FeatureDecoder(nn.Module):

@@ -6,13 +6,13 @@ from torch import nn
 
 from tts_codec.codecs.bicodec.config import EncoderConfig
 from tts_codec.nn.convnext import ConvNeXtBackbone
-from tts_codec.nn.sampling import SamplingBlock
+from tts_codec.nn.resample import SamplingBlock
 
 
 class SemanticEncoder(nn.Module):
     """ConvNeXt backbone, then per ratio a SamplingBlock (downsampling) + 2-layer backbone, then Linear.
 
-    The official `sample_ratios` are [1, 1], so each stage multiplies by 3 (see `tts_codec.nn.sampling`).
+    The official `sample_ratios` are [1, 1], so each stage multiplies by 3 (see `tts_codec.nn.resample`).
     """
 
     def __init__(self, cfg: EncoderConfig):

@@ -20,7 +20,7 @@ from torch import nn
 from tts_codec.codecs.bicodec import config as bc
 from tts_codec.codecs.bicodec.decoder import FeatureDecoder
 from tts_codec.codecs.bicodec.encoder import SemanticEncoder
-from tts_codec.codecs.bicodec.frontend import prepare_audio, reference_length
+from tts_codec.data.dsp import prepare_audio, reference_length
 from tts_codec.codecs.bicodec.generator import WaveGenerator
 from tts_codec.codecs.bicodec.speaker import SpeakerEncoder
 from tts_codec.codecs.bicodec.ssl import SSLFeatureExtractor

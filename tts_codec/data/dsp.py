@@ -1,4 +1,5 @@
-"""BiCodec audio front-end: mono 16 kHz float, volume normalisation, 40 Hz high-pass, the 6 s reference clip.
+"""Numpy audio DSP shared by codec front ends and datasets: mono float at a target rate, volume normalisation,
+biquad high-pass, reference clips (no model knowledge; BiCodec uses them as below).
 
 Official inference (`BiCodecTokenizer.process_audio`) volume-normalises and takes the reference clip; the 40 Hz
 high-pass is applied only by the training data pipeline (SparkVox), so `prepare_audio` leaves it off by default.

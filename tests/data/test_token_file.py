@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from tts_codec.codecs.token_file import (
+from tts_codec.data.token_file import (
     FORMAT_VERSION,
     INFO_FILE,
     CodesInfo,
