@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from typing import Callable, Sequence
@@ -48,6 +49,41 @@ def str2bool(value: str) -> bool:
     if lowered in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def number_type(
+    kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, allow_inf: bool = False,
+) -> Callable[[str], float]:
+    """An argparse `type=` that parses `kind` (int or float) and checks `low <= x <= high` (`low < x` if low_open).
+
+    Every numeric option goes through this, so a bad value reads the same everywhere:
+    `error: argument --nj: expected an integer >= 1, got '0'`. NaN is always refused; inf only with allow_inf.
+    """
+    noun = "an integer" if kind is int else "a number"
+    bounds = [f"{'>' if low_open else '>='} {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else ""]
+    wanted = f"{noun} {' and '.join(b for b in bounds if b)}".strip()
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        bad = math.isnan(value) or (math.isinf(value) and not allow_inf)
+        bad = bad or (low is not None and (value <= low if low_open else value < low))
+        if bad or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = wanted  # argparse names the type in some messages
+    return parse
+
+
+#: Shared argparse types for numeric options (see `number_type`).
+positive_int = number_type(int, low=1)
+non_negative_int = number_type(int, low=0)
+positive_float = number_type(float, low=0, low_open=True)
+non_negative_float = number_type(float, low=0)
+probability = number_type(float, low=0, high=1)
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:

@@ -48,7 +48,8 @@ def test_validate_flags(tmp_path, capsys):
 def test_fix_subset_split_combine_copy(tmp_path, capsys):
     data = make_data_dir(tmp_path, num_speakers=3)
     BREAKAGES["unsorted"](data)
-    assert run(fix_data_dir, [data], capsys)[1].strip() == f"{data}: kept 9 utterances, removed 0"
+    assert run(fix_data_dir, [data], capsys)[1].strip() == (f"{data}: kept 9 utterances, removed 0 "
+                                                             f"(originals in {data / '.backup' / '1'})")
     assert run(subset_data_dir, ["--first", 4, data, tmp_path / "sub"], capsys)[0] == 0
     assert DataDir.load(tmp_path / "sub").utt_ids[-1] == "spk2-utt1"
     code, out, _ = run(split_data, ["--per-spk", data, 3], capsys)

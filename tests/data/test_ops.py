@@ -55,9 +55,25 @@ def test_fix_repairs_a_broken_dir(tmp_path):
     assert report.removed == {"spk2-utt2": "empty text", "spk3-utt1": "not in utt2gender",
                               "zzz-unknown": "not in utt2spk (or a malformed utt2spk line)"}
     assert validate_data_dir(data).num_utts == 7
-    assert (data / ".backup" / "wav.scp").read_bytes() == original_wav_scp
-    assert "spk2-utt2 empty text" in (data / ".backup" / "removed_utts").read_text()
-    assert "utt2spk:2: spk1-utt1 duplicated value" in (data / ".backup" / "removed_lines").read_text()
+    assert report.backup == data / ".backup" / "1"
+    assert (report.backup / "wav.scp").read_bytes() == original_wav_scp
+    assert "spk2-utt2 empty text" in (report.backup / "removed_utts").read_text()
+    assert "utt2spk:2: spk1-utt1 duplicated value" in (report.backup / "removed_lines").read_text()
+
+
+def test_fix_twice_keeps_both_backups_and_drops_stale_splits(tmp_path):
+    data = make_data_dir(tmp_path, num_speakers=3)
+    split_data(data, 2)
+    break_extra_utterance(data, "text")
+    first_text = (data / "text").read_bytes()
+    assert fix_data_dir(data).backup == data / ".backup" / "1"
+    assert not (data / "split2").exists()
+    break_empty_text(data, line=2)
+    second_text = (data / "text").read_bytes()
+    assert fix_data_dir(data).backup == data / ".backup" / "2"
+    assert (data / ".backup" / "1" / "text").read_bytes() == first_text
+    assert (data / ".backup" / "2" / "text").read_bytes() == second_text
+    assert "zzz-unknown" in (data / ".backup" / "1" / "removed_utts").read_text()
 
 
 def test_fix_segments_and_speaker_tables(tmp_path):
@@ -112,8 +128,10 @@ def test_subset_errors(tmp_path):
     (tmp_path / "none.list").write_text("nobody\n")
     with pytest.raises(UserError, match="none.list: none of its ids"):
         subset_data_dir(src, tmp_path / "x", utt_list=tmp_path / "none.list")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "f").write_text("x")
     with pytest.raises(UserError, match="already exists"):
-        subset_data_dir(src, src, first=1)
+        subset_data_dir(src, tmp_path / "taken", first=1)
 
 
 @pytest.mark.parametrize("per_spk", [False, True])
@@ -140,9 +158,45 @@ def test_split_reuses_and_rebuilds(tmp_path):
     assert split_data(data, 2) == first and (first[0] / "utt2spk").stat().st_mtime_ns == stamp
     split_data(data, 2, per_spk=True)  # another mode rebuilds
     assert DataDir.load(first[0]).speakers == ["spk1"]
-    subset_data_dir(data, data, overwrite=True, first=4)
-    os.utime(data / "utt2spk")
+    os.utime(data / "utt2spk")  # a newer time, the same contents: still up to date
+    split_data(data, 2, per_spk=True)
+    assert (first[0] / "utt2spk").stat().st_mtime_ns > stamp
+    stamp = (first[0] / "utt2spk").stat().st_mtime_ns
+    assert split_data(data, 2, per_spk=True) == first and (first[0] / "utt2spk").stat().st_mtime_ns == stamp
+    subset_data_dir(data, tmp_path / "four", first=4)
+    for name in ("wav.scp", "text", "utt2spk", "spk2utt", "utt2gender"):  # new contents with the old file times
+        times = (data / name).stat()
+        (data / name).write_bytes((tmp_path / "four" / name).read_bytes())
+        os.utime(data / name, ns=(times.st_atime_ns, times.st_mtime_ns))
     assert sum(len(DataDir.load(p)) for p in split_data(data, 2, per_spk=True)) == 4
+
+
+@pytest.mark.parametrize("verb", ["subset", "copy", "combine"])
+@pytest.mark.parametrize("layout", ["same", "inside"])
+def test_source_as_destination_is_refused_and_untouched(tmp_path, verb, layout):
+    src = make_data_dir(tmp_path)
+    split_data(src, 2)
+    before = _tree(src)
+    dest = src if layout == "same" else src / "sub"
+    call = {"subset": lambda: subset_data_dir(src, dest, overwrite=True, first=2),
+            "copy": lambda: copy_data_dir(src, dest, overwrite=True),
+            "combine": lambda: combine_data(dest, [src], overwrite=True)}[verb]
+    with pytest.raises(UserError, match="input"):
+        call()
+    assert _tree(src) == before
+
+
+def test_overwritten_dest_has_no_stale_split(tmp_path):
+    src = make_data_dir(tmp_path / "a")
+    dest = copy_data_dir(src, tmp_path / "b") and tmp_path / "b"
+    split_data(dest, 2)
+    subset_data_dir(src, dest, overwrite=True, first=3)
+    assert sorted(p.name for p in dest.iterdir() if p.is_dir()) == []
+    assert len(DataDir.load(dest)) == 3
+
+
+def _tree(path):
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 def test_split_too_many_parts(tmp_path):

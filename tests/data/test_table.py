@@ -58,7 +58,7 @@ def test_key_list_ignores_extra_fields(tmp_path):
 def test_write_is_atomic_and_keeps_old_file_on_error(tmp_path):
     path = tmp_path / "utt2spk"
     write_table(path, {"u1": "s1"})
-    with pytest.raises(ValueError, match="whitespace"):
+    with pytest.raises(UserError, match="utt2spk: table key 'bad key' is empty or contains whitespace"):
         write_table(path, {"bad key": "s1"})
     assert path.read_text() == "u1 s1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["utt2spk"]

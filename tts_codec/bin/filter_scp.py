@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from tts_codec.cli import new_parser, run_main
+from tts_codec.cli import new_parser, positive_int, run_main
 from tts_codec.data.ops import filter_lines
 from tts_codec.data.table import read_key_list, read_lines, write_lines
 
@@ -18,10 +18,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("in_scp", nargs="?", default="-", help="the table to filter, - for stdin")
     parser.add_argument("out_scp", nargs="?", help="write here (atomically) instead of stdout")
     parser.add_argument("--exclude", action="store_true", help="keep the lines whose key is NOT in the list")
-    parser.add_argument("-f", "--field", type=int, default=1, help="1-based field of each line to match")
+    parser.add_argument("-f", "--field", type=positive_int, default=1, help="1-based field of each line to match")
     args = parser.parse_args(argv)
-    if args.field < 1:
-        parser.error(f"-f/--field must be >= 1, got {args.field}")
     kept = filter_lines(read_lines(args.in_scp), read_key_list(args.id_list), args.exclude, args.field)
     if args.out_scp:
         write_lines(args.out_scp, kept)

@@ -1,6 +1,6 @@
 """Repair a data dir in place: keep utterances present in every table, sort, rebuild spk2utt (Kaldi's fix_data_dir.sh).
 
-Originals and the list of removed utterances go to <data_dir>/.backup/.
+Originals and the list of removed utterances go to a new <data_dir>/.backup/<N>/ (earlier backups are kept).
 Usage: python -m tts_codec.bin.fix_data_dir [--utt_extra_files "utt2sid text_spk2"] data/train
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="space-separated utterance-keyed files to filter too, beyond utt2* and *.scp")
     args = parser.parse_args(argv)
     report = fix_data_dir(args.data_dir, utt_extra_files=args.utt_extra_files.split())
-    print(f"{args.data_dir}: kept {report.num_kept} utterances, removed {len(report.removed)}")
+    print(f"{args.data_dir}: kept {report.num_kept} utterances, removed {len(report.removed)} "
+          f"(originals in {report.backup})")
     return 0
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from tts_codec.cli import new_parser, run_main
+from tts_codec.cli import new_parser, positive_int, run_main
 from tts_codec.data.ops import split_data
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = new_parser(__doc__)
     parser.add_argument("data_dir", help="the data dir to split")
-    parser.add_argument("num_to_split", type=int, help="the number of parts N")
+    parser.add_argument("num_to_split", type=positive_int, help="the number of parts N")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--per_spk", "--per-spk", action="store_true", help="never split a speaker across parts")
     mode.add_argument("--per_utt", "--per-utt", action="store_true", help="split by utterance (the default)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from tts_codec.cli import add_overwrite, new_parser, run_main
+from tts_codec.cli import add_overwrite, new_parser, positive_int, run_main
 from tts_codec.data.ops import subset_data_dir
 
 
@@ -19,8 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--utt_list", "--utt-list", help="file whose first field is an utterance id to keep")
     group.add_argument("--spk_list", "--spk-list", help="file whose first field is a speaker id to keep")
-    group.add_argument("--first", type=int, help="keep the first N utterances")
-    group.add_argument("--last", type=int, help="keep the last N utterances")
+    group.add_argument("--first", type=positive_int, help="keep the first N utterances")
+    group.add_argument("--last", type=positive_int, help="keep the last N utterances")
     add_overwrite(parser)
     args = parser.parse_args(argv)
     sub = subset_data_dir(args.src_dir, args.dest_dir, overwrite=args.overwrite, utt_list=args.utt_list,

@@ -9,14 +9,14 @@ from typing import Sequence
 
 from tts_codec.cli import new_parser, run_main
 from tts_codec.data.ops import utt2spk_to_spk2utt
-from tts_codec.data.table import read_table
+from tts_codec.data.datadir import read_utt2spk
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = new_parser(__doc__)
     parser.add_argument("utt2spk", nargs="?", default="-", help="the utt2spk file, - for stdin")
     args = parser.parse_args(argv)
-    for spk, utts in utt2spk_to_spk2utt(read_table(args.utt2spk)).items():
+    for spk, utts in utt2spk_to_spk2utt(read_utt2spk(args.utt2spk)).items():
         sys.stdout.write(f"{spk} {' '.join(utts)}\n")
     return 0
 

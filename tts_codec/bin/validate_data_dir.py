@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from tts_codec.cli import new_parser, run_main
+from tts_codec.cli import new_parser, positive_float, run_main
+from tts_codec.data.audio import PIPE_TIMEOUT_S
 from tts_codec.data.validate import validate_data_dir
 
 
@@ -24,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--non_print", "--non-print", action="store_true", help="allow control characters in text")
     parser.add_argument("--no_feats", "--no-feats", action="store_true",
                         help="accepted for Kaldi compatibility; feats.scp is never required")
+    parser.add_argument("--pipe_timeout", "--pipe-timeout", type=positive_float, default=PIPE_TIMEOUT_S,
+                        help="seconds one `cmd |` entry of wav.scp may run (an endless pipe is an error naming it)")
     args = parser.parse_args(argv)
     report = validate_data_dir(
         args.data_dir,
@@ -32,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_wav=not args.no_wav,
         check_spk_sort=not args.no_spk_sort,
         non_print=args.non_print,
+        pipe_timeout=args.pipe_timeout,
     )
     print(f"{report.path}: OK ({report.num_utts} utterances, {report.num_speakers} speakers, "
           f"{report.num_recordings} recordings, {len(report.warnings)} warnings)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -16,8 +18,8 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from tts_codec.atomic import atomic_write, refuse_to_clobber
-from tts_codec.data.audio import read_audio
-from tts_codec.data.table import read_entries, read_table, write_table
+from tts_codec.data.audio import PIPE_TIMEOUT_S, read_audio
+from tts_codec.data.table import read_entries, read_table, table_from_entries, write_table
 from tts_codec.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ CORE_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "segments")
 #: Single-value files copied along with a data dir (ESPnet writes feats_type/audio_format in dump dirs).
 META_FILES = ("feats_type", "audio_format", "frame_shift")
 SPK_KEYED_SCPS = ("cmvn.scp", "spk_xvector.scp")
+#: Subdirectories derived from a data dir's contents (split_data.sh output): stale once the dir is rewritten.
+DERIVED_DIR = re.compile(r"split\d+(utt)?")
 
 
 class Segment(NamedTuple):
@@ -76,6 +80,15 @@ def read_segments(path: Path) -> dict[str, Segment]:
     return segments
 
 
+def read_utt2spk(path: str | os.PathLike) -> dict[str, str]:
+    """Read a utt2spk file; a line without exactly two fields is an error naming it (not a speaker `b c`)."""
+    entries = read_entries(path)
+    bad = next((e for e in entries if e.key and len(e.value.split()) > 1), None)
+    if bad is not None:
+        raise UserError(f"{path}:{bad.line}: expected `utterance speaker`, got {len(bad.value.split()) + 1} fields")
+    return table_from_entries(path, entries)
+
+
 def read_meta(path: Path) -> dict[str, str]:
     """The single-value files (META_FILES) of a data dir, verbatim."""
     return {name: (path / name).read_text(encoding="utf-8") for name in META_FILES if (path / name).is_file()}
@@ -108,7 +121,7 @@ class DataDir:
         extra = {p.name: read_table(p) for p in sorted(path.iterdir()) if p.is_file() and key_kind(p.name)}
         return cls(
             wav_scp=opt("wav.scp"),
-            utt2spk=read_table(path / "utt2spk"),
+            utt2spk=read_utt2spk(path / "utt2spk"),
             text=opt("text", allow_empty_value=True),
             segments=read_segments(path / "segments") if (path / "segments").is_file() else None,
             extra=extra,
@@ -151,10 +164,10 @@ class DataDir:
             raise UserError(f"{where}: utterance {utt!r} is not in wav.scp")
         return self.wav_scp[utt], 0.0, None
 
-    def load_audio(self, utt: str, target_sr: int | None = None) -> np.ndarray:
+    def load_audio(self, utt: str, target_sr: int | None = None, pipe_timeout: float = PIPE_TIMEOUT_S) -> np.ndarray:
         """Mono float32 audio of one utterance, shape (N,), resampled to target_sr if given."""
         spec, start, end = self.audio_spec(utt)
-        wav, _ = read_audio(spec, target_sr=target_sr, mono=True, start=start, end=end)
+        wav, _ = read_audio(spec, target_sr=target_sr, mono=True, start=start, end=end, pipe_timeout=pipe_timeout)
         return wav
 
     def subset(self, utts: Iterable[str]) -> "DataDir":
@@ -179,8 +192,8 @@ class DataDir:
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write every table (C-sorted, each file atomically) and spk2utt; refuse a non-empty dir unless overwrite.
 
-        With overwrite, data files of the old contents that this DataDir lacks (e.g. a stale segments) are removed;
-        other files and subdirectories are left alone.
+        With overwrite, data files of the old contents that this DataDir lacks (e.g. a stale segments) and split
+        dirs made from the old contents (`split<N>/`) are removed; other files and subdirectories are left alone.
         """
         path = Path(path)
         refuse_to_clobber(path, overwrite, "data dir")
@@ -202,4 +215,7 @@ class DataDir:
             if item.is_file() and stale and item.name not in tables and item.name not in self.meta:
                 log.info("removing stale %s", item)
                 item.unlink()
+            elif item.is_dir() and DERIVED_DIR.fullmatch(item.name):
+                log.info("removing %s, split from the old contents", item)
+                shutil.rmtree(item)
         return path

@@ -1,19 +1,24 @@
 """Operations on whole data dirs, the Python side of Kaldi's utils/*.sh: fix, subset, split, combine, copy, filter.
 
-Every operation writes through `DataDir.save`, so outputs are C-sorted, atomic per file, and never clobber a
-non-empty directory unless asked.
+Every operation writes through `DataDir.save`, so outputs are C-sorted. A new data dir (subset, copy, combine,
+split) is built aside and validated, then swapped in whole (`atomic.replace_dir`): it never clobbers a non-empty
+directory unless asked, never overwrites one of its sources, and never leaves files of an older version behind.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 
+from tts_codec.atomic import replace_dir
 from tts_codec.data.datadir import CORE_FILES, DataDir, Segment, key_kind, parse_segment, read_meta
 from tts_codec.data.table import read_entries, read_key_list, write_lines
+from tts_codec.data.validate import speaker_prefixed, validate_written
 from tts_codec.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,18 @@ def spk2utt_to_utt2spk(spk2utt: Mapping[str, str | Sequence[str]]) -> dict[str, 
     return utt2spk
 
 
+def save_new_data_dir(dd: DataDir, dest: str | os.PathLike, sources: Sequence[DataDir], overwrite: bool) -> None:
+    """Write `dd` as the data dir `dest` (built aside, validated, swapped in); see the module docstring.
+
+    The result must pass the checks its sources pass: `text` if it has one, speaker-prefixed ids if every source
+    has them. `dest` must not be, contain or lie inside a source.
+    """
+    spk_sort = all(speaker_prefixed(src.utt2spk) for src in sources)
+    with replace_dir(dest, [src.path for src in sources if src.path], overwrite, "data dir") as built:
+        dd.save(built, overwrite=True)
+        validate_written(built, dest, check_text=bool(dd.text), check_spk_sort=spk_sort)
+
+
 def filter_lines(lines: Iterable[str], keys: Iterable[str], exclude: bool = False, field: int = 1) -> Iterator[str]:
     """Keep (or with exclude, drop) lines whose `field`-th whitespace field (1-based) is in `keys`; order is kept."""
     keys = set(keys)
@@ -54,6 +71,7 @@ class FixReport(NamedTuple):
 
     num_kept: int
     removed: dict[str, str]
+    backup: Path | None = None
 
 
 def _tolerant_table(path: Path, removed_lines: list[str]) -> dict[str, str]:
@@ -70,7 +88,9 @@ def _tolerant_table(path: Path, removed_lines: list[str]) -> dict[str, str]:
 def fix_data_dir(path: str | os.PathLike, utt_extra_files: Sequence[str] = ()) -> FixReport:
     """Keep the utterances present (and usable) in every table, re-derive spk2utt, rewrite sorted (Kaldi's fix).
 
-    Originals go to `<dir>/.backup/`, with `removed_utts` (utt and reason) and `removed_lines` (dropped raw lines).
+    Originals go to a new numbered backup, `<dir>/.backup/<N>/` (earlier runs' backups are kept), with
+    `removed_utts` (utt and reason) and `removed_lines` (dropped raw lines). The result is validated before the
+    dir is touched; split dirs of the old contents are removed.
     Utterances are dropped when a table lacks them, their text is empty, their segment is malformed or names an
     absent recording, or their speaker is missing from a speaker-keyed file.
 
@@ -116,11 +136,15 @@ def fix_data_dir(path: str | os.PathLike, utt_extra_files: Sequence[str] = ()) -
     wav_scp = raw.pop("wav.scp", {})
     text = raw.pop("text", {})
     full = DataDir(wav_scp, utt2spk, text, segments, extra=raw, meta=read_meta(path))
-    _backup(path, names, reasons, removed_lines)
-    full.subset(keep).save(path, overwrite=True)
-    log.info("fix_data_dir %s: kept %d utterances, removed %d (see %s)", path, len(keep), len(reasons),
-             path / ".backup" / "removed_utts")
-    return FixReport(len(keep), reasons)
+    fixed = full.subset(keep)
+    with tempfile.TemporaryDirectory() as built:  # validate the result before touching the dir
+        fixed.save(built, overwrite=True)
+        validate_written(built, path, check_text=bool(fixed.text), check_spk_sort=speaker_prefixed(fixed.utt2spk))
+    backup = _backup(path, names, reasons, removed_lines)
+    fixed.save(path, overwrite=True)
+    log.info("fix_data_dir %s: kept %d utterances, removed %d; originals and the removed list are in %s", path,
+             len(keep), len(reasons), backup)
+    return FixReport(len(keep), reasons, backup)
 
 
 def _fix_segments(table: dict[str, str] | None, wav_scp: Mapping[str, str], drop) -> dict[str, Segment] | None:
@@ -143,13 +167,24 @@ def _fix_segments(table: dict[str, str] | None, wav_scp: Mapping[str, str], drop
     return segments
 
 
-def _backup(path: Path, names: Sequence[str], reasons: Mapping[str, str], removed_lines: Sequence[str]) -> None:
-    backup = path / ".backup"
-    backup.mkdir(exist_ok=True)
+def _backup(path: Path, names: Sequence[str], reasons: Mapping[str, str], removed_lines: Sequence[str]) -> Path:
+    """Copy the originals into the next free `.backup/<N>/` (1, 2, ...: a rerun never overwrites a backup)."""
+    root = path / ".backup"
+    root.mkdir(exist_ok=True)
+    taken = [int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()]
+    number = max(taken, default=0) + 1
+    while True:
+        backup = root / str(number)
+        try:
+            backup.mkdir()
+            break
+        except FileExistsError:  # a concurrent fix took it
+            number += 1
     for name in names:
         shutil.copy2(path / name, backup / name)
     write_lines(backup / "removed_utts", [f"{u} {reasons[u]}" for u in sorted(reasons)])
     write_lines(backup / "removed_lines", removed_lines)
+    return backup
 
 
 def select_utts(
@@ -184,7 +219,7 @@ def subset_data_dir(src: str | os.PathLike, dest: str | os.PathLike, overwrite: 
     """Copy the utterances chosen by `select_utts(**select)` from src into a new data dir dest."""
     dd = DataDir.load(src)
     sub = dd.subset(select_utts(dd, **select))
-    sub.save(dest, overwrite=overwrite)
+    save_new_data_dir(sub, dest, [dd], overwrite)
     return sub
 
 
@@ -208,8 +243,9 @@ def partition(units: Sequence[str], sizes: Sequence[int], n: int) -> list[list[s
 def split_data(path: str | os.PathLike, n: int, per_spk: bool = False) -> list[Path]:
     """Split a data dir into `<dir>/split<n>/<k>`, k = 1..n, each a valid data dir (Kaldi's split_data.sh).
 
-    Utterances (or with per_spk, whole speakers) are cut into contiguous, balanced groups. An up-to-date split made
-    the same way is reused; otherwise the split dir is rebuilt in a temp dir and renamed into place.
+    Utterances (or with per_spk, whole speakers) are cut into contiguous, balanced groups. A split made the same way
+    from the same contents (a checksum of the data files, not their times) is reused; otherwise the split dir is
+    built aside, each part validated, and swapped in whole.
     """
     path = Path(path)
     dd = DataDir.load(path)
@@ -219,45 +255,42 @@ def split_data(path: str | os.PathLike, n: int, per_spk: bool = False) -> list[P
         what = "speakers" if per_spk else "utterances"
         raise UserError(f"cannot split {path} into {n} parts: it has {len(units)} {what}")
     out = path / f"split{n}"
-    stamp = f"{mode} {len(dd)}\n"
+    stamp = f"{mode} {len(dd)} {data_checksum(path)}\n"
     parts_dirs = [out / str(k) for k in range(1, n + 1)]
-    if _split_is_current(path, out / ".split_info", stamp):
+    if _split_is_current(out / SPLIT_INFO, stamp):
         log.info("%s is up to date", out)
         return parts_dirs
     spk2utt = dd.spk2utt
     sizes = [len(spk2utt[s]) for s in units] if per_spk else [1] * len(units)
-    tmp = Path(tempfile.mkdtemp(prefix=f".split{n}.", dir=path))
+    spk_sort = speaker_prefixed(dd.utt2spk)
     try:
-        for k, group in enumerate(partition(units, sizes, n), start=1):
-            utts = [u for s in group for u in spk2utt[s]] if per_spk else group
-            dd.subset(utts).save(tmp / str(k))
-        (tmp / ".split_info").write_text(stamp, encoding="utf-8")
-        try:
-            _replace_dir(tmp, out)
-        except OSError:  # another job made the same split at the same moment
-            if not _split_is_current(path, out / ".split_info", stamp):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with replace_dir(out, overwrite=True, what="split dir") as built:
+            for k, group in enumerate(partition(units, sizes, n), start=1):
+                part = dd.subset([u for s in group for u in spk2utt[s]] if per_spk else group)
+                part.save(built / str(k))
+                validate_written(built / str(k), out / str(k), check_text=bool(dd.text), check_spk_sort=spk_sort)
+            (built / SPLIT_INFO).write_text(stamp, encoding="utf-8")
+    except OSError:  # another job made the same split at the same moment
+        if not _split_is_current(out / SPLIT_INFO, stamp):
+            raise
     return parts_dirs
 
 
-def _split_is_current(path: Path, info: Path, stamp: str) -> bool:
-    if not info.is_file() or info.read_text(encoding="utf-8") != stamp:
-        return False
-    data_files = [p for p in path.iterdir() if p.is_file() and (p.name in CORE_FILES or key_kind(p.name))]
-    return info.stat().st_mtime >= max(p.stat().st_mtime for p in data_files)
+SPLIT_INFO = ".split_info"
 
 
-def _replace_dir(new: Path, target: Path) -> None:
-    """Rename `new` onto `target`; an old target is moved aside first and deleted after."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old.{os.getpid()}")
-        os.replace(target, old)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def data_checksum(path: Path) -> str:
+    """SHA-256 over the names and bytes of a data dir's table and meta files (what a split is made from)."""
+    digest = hashlib.sha256()
+    names = sorted(p.name for p in path.iterdir() if p.is_file() and (p.name in CORE_FILES or key_kind(p.name)))
+    for name in names:
+        digest.update(f"{name}\0".encode())
+        digest.update(hashlib.sha256((path / name).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _split_is_current(info: Path, stamp: str) -> bool:
+    return info.is_file() and info.read_text(encoding="utf-8") == stamp
 
 
 def combine_data(dest: str | os.PathLike, srcs: Sequence[str | os.PathLike], overwrite: bool = False) -> DataDir:
@@ -289,11 +322,13 @@ def combine_data(dest: str | os.PathLike, srcs: Sequence[str | os.PathLike], ove
         if use_segments:
             segs = d.segments if d.segments is not None else {u: Segment(u, 0.0, -1.0) for u in d.utt2spk}
             out.segments.update(segs)
-    if all(d.text for d in dirs):
+    if any(d.text for d in dirs):
+        lacking = next((d.path for d in dirs if not d.text), None)
+        if lacking is not None:
+            raise UserError(f"data dir {lacking} has no text but other sources do; the combined dir would lack "
+                            "text for some utterances (add it, or combine only dirs without text)")
         for d in dirs:
             merge(out.text, "text", d.text, d.path, unique=True)
-    elif any(d.text for d in dirs):
-        log.warning("text is missing from some source dirs; not combined")
     for name in sorted({n for d in dirs for n in d.extra}):
         if all(name in d.extra for d in dirs):
             out.extra[name] = {}
@@ -307,7 +342,7 @@ def combine_data(dest: str | os.PathLike, srcs: Sequence[str | os.PathLike], ove
             out.meta[name] = values.pop()
         else:
             log.warning("%s differs between source dirs; not combined", name)
-    out.save(dest, overwrite=overwrite)
+    save_new_data_dir(out, dest, dirs, overwrite)
     return out
 
 
@@ -320,7 +355,16 @@ def copy_data_dir(
     spk_suffix: str = "",
     overwrite: bool = False,
 ) -> DataDir:
-    """Copy a data dir, optionally renaming utterance and speaker ids (Kaldi's copy_data_dir.sh)."""
+    """Copy a data dir, optionally renaming utterance and speaker ids (Kaldi's copy_data_dir.sh).
+
+    A speaker prefix (suffix) that would leave utterance ids not starting with their speaker id needs the same
+    utterance prefix (suffix); ids with whitespace are refused.
+    """
+    affixes = {"--utt_prefix": utt_prefix, "--utt_suffix": utt_suffix, "--spk_prefix": spk_prefix,
+               "--spk_suffix": spk_suffix}
+    for flag, value in affixes.items():
+        if re.search(r"\s", value):
+            raise UserError(f"{flag} {value!r} contains whitespace; ids cannot")
     dd = DataDir.load(src)
     u = lambda utt: f"{utt_prefix}{utt}{utt_suffix}"  # noqa: E731
     s = lambda spk: f"{spk_prefix}{spk}{spk_suffix}"  # noqa: E731
@@ -333,5 +377,8 @@ def copy_data_dir(
         extra={n: {rename[key_kind(n)](k): v for k, v in t.items()} for n, t in dd.extra.items()},
         meta=dict(dd.meta),
     )
-    out.save(dest, overwrite=overwrite)
+    if speaker_prefixed(dd.utt2spk) and not speaker_prefixed(out.utt2spk):
+        raise UserError(f"--spk_prefix {spk_prefix!r} / --spk_suffix {spk_suffix!r} would make utterance ids that do "
+                        f"not start with their speaker id; also pass --utt_prefix {spk_prefix!r} (or --utt_suffix)")
+    save_new_data_dir(out, dest, [dd], overwrite)
     return out

@@ -65,9 +65,15 @@ def read_table(path: str | os.PathLike, allow_empty_value: bool = False) -> dict
     Raises:
         UserError: `path:line: ...` for a blank line, a duplicate key, a missing value or invalid UTF-8.
     """
+    return table_from_entries(path, read_entries(path), allow_empty_value)
+
+
+def table_from_entries(path: str | os.PathLike, entries: Iterable[Entry], allow_empty_value: bool = False
+                       ) -> dict[str, str]:
+    """`read_table` on already read entries (errors name `path`)."""
     table: dict[str, str] = {}
     first_line: dict[str, int] = {}
-    for key, value, lineno in read_entries(path):
+    for key, value, lineno in entries:
         if not key:
             raise UserError(f"{path}:{lineno}: empty line")
         if key in table:
@@ -85,7 +91,11 @@ def read_key_list(path: str | os.PathLike) -> list[str]:
 
 
 def format_lines(mapping: Mapping[str, object]) -> list[str]:
-    """Render `{key: value}` as C-sorted `key value` lines; list/tuple values are joined with spaces."""
+    """Render `{key: value}` as C-sorted `key value` lines; list/tuple values are joined with spaces.
+
+    Raises:
+        ValueError: for an empty key or one with whitespace (it would not read back as one key).
+    """
     lines = []
     for key in sorted(mapping):
         value = mapping[key]
@@ -97,8 +107,15 @@ def format_lines(mapping: Mapping[str, object]) -> list[str]:
 
 
 def write_table(path: str | os.PathLike, mapping: Mapping[str, object]) -> None:
-    """Write `{key: value}` atomically as a C-sorted table (list values joined by spaces)."""
-    lines = format_lines(mapping)
+    """Write `{key: value}` atomically as a C-sorted table (list values joined by spaces).
+
+    Raises:
+        UserError: naming the file, for an empty key or a key with whitespace (ids often come from user input).
+    """
+    try:
+        lines = format_lines(mapping)
+    except ValueError as err:
+        raise UserError(f"{path}: {err}") from None
     with atomic_write(path, "w") as handle:
         handle.writelines(lines)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tts_codec.data.audio import MAX_SEGMENT_OVERSHOOT_S, audio_info
+from tts_codec.data.audio import MAX_SEGMENT_OVERSHOOT_S, PIPE_TIMEOUT_S, audio_info
 from tts_codec.data.datadir import Segment, key_kind, parse_segment
 from tts_codec.data.table import Entry, read_entries
 from tts_codec.errors import UserError
@@ -97,6 +97,7 @@ def validate_data_dir(
     check_wav: bool = True,
     check_spk_sort: bool = True,
     non_print: bool = False,
+    pipe_timeout: float = PIPE_TIMEOUT_S,
 ) -> ValidationReport:
     """Validate a data dir; raise one UserError (the first problem, plus how many more) if anything is wrong.
 
@@ -105,6 +106,7 @@ def validate_data_dir(
         check_text / check_wav: require `text` / `wav.scp` (Kaldi's --no-text / --no-wav turn these off).
         check_spk_sort: require utterance ids to start with their speaker id (Kaldi's --no-spk-sort).
         non_print: allow control characters in text.
+        pipe_timeout: seconds one `cmd |` entry of wav.scp may run (an endless pipe is an error naming it).
     Returns:
         A ValidationReport; warnings (e.g. a single speaker) are also logged.
     """
@@ -138,7 +140,7 @@ def validate_data_dir(
         if name in NUMERIC_FILES:
             _check_numbers(chk, name, NUMERIC_FILES[name])
     if check_audio and wav_scp and not chk.errors:
-        _check_audio(chk, wav_scp, parsed)
+        _check_audio(chk, wav_scp, parsed, pipe_timeout)
 
     num_spk = len(set(speakers.values()))
     if num_spk == 1:
@@ -151,6 +153,26 @@ def validate_data_dir(
     for msg in chk.warnings:
         log.warning("%s", msg)
     return ValidationReport(path, len(utt2spk), num_spk, len(recs), chk.warnings)
+
+
+def speaker_prefixed(utt2spk: dict[str, str]) -> bool:
+    """True when every utterance id starts with its speaker id (the check that `check_spk_sort` makes)."""
+    return all(utt.startswith(spk) for utt, spk in utt2spk.items())
+
+
+def validate_written(built: str | os.PathLike, final: str | os.PathLike, check_text: bool, check_spk_sort: bool
+                     ) -> None:
+    """Validate a data dir a verb has just built in `built` (a temp dir) before it becomes `final`.
+
+    Audio is not opened and text characters are not judged (verbs copy text, they do not make it). A problem is a
+    UserError naming `final`'s files, saying that nothing was written.
+    """
+    try:
+        validate_data_dir(built, check_audio=False, check_text=check_text, check_spk_sort=check_spk_sort,
+                          non_print=True)
+    except UserError as err:
+        msg = str(err).replace(str(Path(built)), str(final))
+        raise UserError(f"refusing to write {final}, it would not validate: {msg}") from None
 
 
 def _check_values(chk: _Checker, name: str, table: dict[str, Entry]) -> None:
@@ -228,12 +250,13 @@ def _check_segments(chk: _Checker, segments: dict[str, Entry], wav_scp: dict | N
     return parsed
 
 
-def _check_audio(chk: _Checker, wav_scp: dict[str, Entry], segments: dict[str, Segment] | None) -> None:
+def _check_audio(chk: _Checker, wav_scp: dict[str, Entry], segments: dict[str, Segment] | None,
+                 pipe_timeout: float) -> None:
     """Open every audio spec; compare segment ends and utt2num_samples with the real lengths."""
     infos = {}
     for rec, entry in tqdm(wav_scp.items(), desc="checking audio", unit="file", disable=None):
         try:
-            infos[rec] = audio_info(entry.value)
+            infos[rec] = audio_info(entry.value, pipe_timeout)
         except UserError as err:
             chk.error("wav.scp", entry.line, f"{rec!r}: {err}")
     for utt, seg in (segments or {}).items():
