@@ -11,6 +11,7 @@ import soundfile
 
 from tts_codec.bin import codec_decode, codec_tokenize, merge_scp
 from tts_codec.cli import run_main
+from tts_codec.codecs import runner
 from tts_codec.codecs.inference import load_codec
 from tts_codec.data.token_file import INFO_FILE, config_hash, load_tokens, read_failed
 from tts_codec.data.datadir import DataDir
@@ -92,7 +93,7 @@ def test_parts_merge_and_decode_resumes(tiny_model_dir, data_dir, tmp_path, monk
     assert len(load_tokens(tmp_path / "codes")) == 3 and list(read_failed(tmp_path / "codes")) == [SHORT_UTT]
 
     calls, crashed = [], []
-    real = codec_decode.detokenize_batch
+    real = runner.decode_batch
 
     def crash_on_second(model, items, *args):  # the first run dies on its second utterance
         calls.append(len(items))
@@ -101,7 +102,7 @@ def test_parts_merge_and_decode_resumes(tiny_model_dir, data_dir, tmp_path, monk
             raise RuntimeError("simulated crash")
         return real(model, items, *args)
 
-    monkeypatch.setattr(codec_decode, "detokenize_batch", crash_on_second)
+    monkeypatch.setattr(runner, "decode_batch", crash_on_second)
     out = tmp_path / "decode"
     with pytest.raises(RuntimeError, match="simulated crash"):
         decode(tiny_model_dir, tmp_path / "codes", out)

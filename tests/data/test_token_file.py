@@ -58,6 +58,7 @@ def test_round_trip_shapes_dtypes_and_info(tmp_path):
     info = json.loads((codes / INFO_FILE).read_text())
     assert info["version"] == FORMAT_VERSION and info["codec"] == "bicodec" and info["frame_rate"] == 50.0
     assert info["streams"]["global"] == {"shape": [1, 32], "codebook_size": 4096, "dtype": "int32"}
+    assert tokens.info.num_frames(tokens["b"]) == 7
     assert read_info(codes) == make_info()
 
 
@@ -74,6 +75,18 @@ def test_info_mismatch_is_a_user_error_naming_the_file(tmp_path, field, value, p
     with pytest.raises(UserError, match=phrase) as err:
         load_tokens(codes, codec="bicodec")
     assert str(codes / INFO_FILE) in str(err.value)
+
+
+def test_multi_rate_streams_record_their_stride(tmp_path):
+    """A SNAC-like codec: a coarse stream at 1/4 of the finest rate; stride is written and read back."""
+    info = CodesInfo(codec="multi", sample_rate=24000, hop_length=512, config_hash="x",
+                     streams={"coarse": StreamInfo((-1,), 4096, stride=4), "fine": StreamInfo((-1,), 4096)})
+    with TokenWriter(tmp_path / "c", info) as writer:
+        writer.add("u", {"coarse": np.arange(3), "fine": np.arange(12)})
+    tokens = load_tokens(tmp_path / "c", codec="multi")
+    raw = json.loads((tmp_path / "c" / INFO_FILE).read_text())["streams"]
+    assert raw["coarse"]["stride"] == 4 and "stride" not in raw["fine"]
+    assert tokens.info.same_codes(info) and tokens.info.num_frames(tokens["u"]) == 12
 
 
 def test_missing_info_means_incomplete(tmp_path):

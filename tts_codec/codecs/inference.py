@@ -8,7 +8,6 @@ result to its own length.
 from __future__ import annotations
 
 import argparse
-
 import contextlib
 import logging
 import os
@@ -17,34 +16,31 @@ from typing import Any, ContextManager
 
 import numpy as np
 import torch
-from torch import nn
 
-from tts_codec.config import load_config
+from tts_codec.codecs.base import Codec
+from tts_codec.data.token_file import num_frames
 from tts_codec.errors import UserError
+from tts_codec.nn.snake import use_cached_snake
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = True) -> nn.Module:
+def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = True) -> Codec:
     """Load a codec directory for inference (eval, weight norm removed; `fast` swaps in `CachedSnake`).
 
-    The codec class comes from `codec:` in model_dir/config.yaml (an official Spark-TTS dir has none: BiCodec).
+    The codec class comes from `codec:` in model_dir/config.yaml (see `tts_codec.codecs.codec_class_for_dir`).
     """
-    from tts_codec.codecs import CODECS
+    from tts_codec.codecs import codec_class_for_dir
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise UserError(f"--model_dir {model_dir}: no such directory")
-    cfg_path = model_dir / "config.yaml"
-    name = (load_config(cfg_path).get("codec") if cfg_path.is_file() else None) or "bicodec"
-    if name not in CODECS:
-        raise UserError(f"{cfg_path}: codec {name!r} is unknown; choose one of {sorted(CODECS)}")
-    return prepare_for_inference(CODECS[name].from_pretrained(model_dir), device, fast)
+    return prepare_for_inference(codec_class_for_dir(model_dir).from_pretrained(model_dir), device, fast)
 
 
-def prepare_for_inference(model: nn.Module, device: str = "cpu", fast: bool = True) -> nn.Module:
+def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True) -> Codec:
     """eval(), weight norm folded, moved to `device`; `fast` also swaps in `CachedSnake` (CPU only)."""
     model.eval()
     model.remove_weight_norm()
@@ -62,40 +58,57 @@ def precision(dtype: str, device: str = "cpu") -> ContextManager[Any]:
     return torch.autocast(torch.device(device).type, dtype=DTYPES[dtype])
 
 
-def tokenize_batch(model: nn.Module, wavs: list[np.ndarray], device: str = "cpu") -> list[dict[str, np.ndarray]]:
-    """Tokenize front-ended 16 kHz utterances together (zero-padded to the longest, each trimmed to its frames).
+def encode_batch(model: Codec, wavs: list[np.ndarray], device: str = "cpu") -> list[dict[str, np.ndarray]]:
+    """Encode prepared utterances together (zero-padded to the longest, each trimmed to its own frames).
 
-    Each utterance's reference clip (first `ref_length` samples, tiled) is cut from its own audio, so global tokens
-    never see padding; wav2vec2 features do, so batch_size > 1 can change semantic tokens slightly.
+    The codec gets the true lengths, so per-utterance parts (BiCodec's reference clip) never see padding; context
+    models (wav2vec2) do, so batch_size > 1 can change frame tokens slightly.
 
     Returns:
-        per utterance {"semantic": (T_i,) int64, "global": (1, token_num) int64}.
+        per utterance {stream: array in its `token_streams` shape}, int64.
     """
-    from tts_codec.data.dsp import reference_clip
-
     longest = max(len(w) for w in wavs)
     batch = torch.zeros(len(wavs), longest)
     for i, wav in enumerate(wavs):
         batch[i, : len(wav)] = torch.from_numpy(wav)
-    refs = torch.from_numpy(np.stack([reference_clip(w, model.ref_length) for w in wavs]))
+    lengths = torch.tensor([len(w) for w in wavs])
     with torch.inference_mode():
-        semantic, glob = model.tokenize(batch.to(device), refs.to(device))
-    frames = [model.ssl_extractor.num_frames(len(w)) for w in wavs]
-    return [{"semantic": semantic[i, :n].cpu().numpy(), "global": glob[i].cpu().numpy()} for i, n in enumerate(frames)]
+        codes = model.encode(batch.to(device), lengths.to(device))
+    out = []
+    for i, wav in enumerate(wavs):
+        frames = model.num_frames(len(wav))
+        item = {}
+        for name, spec in model.token_streams.items():
+            array = codes[name][i].cpu().numpy()
+            if spec.time_axis is not None:
+                array = np.take(array, range(-(-frames // spec.stride)), axis=spec.time_axis)
+            item[name] = array
+        out.append(item)
+    return out
 
 
-def detokenize_batch(model: nn.Module, items: list[dict[str, np.ndarray]], dtype: str = "float32",
-                     device: str = "cpu") -> list[np.ndarray]:
-    """Decode several utterances together (semantic tokens zero-padded); returns (hop * T_i,) float32 waveforms."""
-    lengths = [len(item["semantic"]) for item in items]
-    semantic = torch.zeros(len(items), max(lengths), dtype=torch.long)
-    for i, item in enumerate(items):
-        semantic[i, : lengths[i]] = torch.from_numpy(item["semantic"].astype(np.int64))
-    glob = torch.from_numpy(np.stack([item["global"] for item in items]).astype(np.int64))
+def decode_batch(model: Codec, items: list[dict[str, np.ndarray]], dtype: str = "float32",
+                 device: str = "cpu") -> list[np.ndarray]:
+    """Decode several utterances together (frame axes zero-padded); returns (hop_length * T_i,) float32 waveforms."""
+    streams = model.token_streams
+    codes = {}
+    for name, spec in streams.items():
+        arrays = [np.asarray(item[name], dtype=np.int64) for item in items]
+        if spec.time_axis is not None:
+            longest = max(a.shape[spec.time_axis] for a in arrays)
+            arrays = [_pad_axis(a, spec.time_axis, longest) for a in arrays]
+        codes[name] = torch.from_numpy(np.stack(arrays)).to(device)
     with torch.inference_mode(), precision(dtype, device):
-        wav = model.detokenize(semantic.to(device), glob.to(device))
-    hop = model.hop_length
-    return [wav[i, 0, : hop * n].float().cpu().numpy() for i, n in enumerate(lengths)]
+        wav = model.decode(codes)
+    return [wav[i, 0, : model.hop_length * num_frames(streams, item)].float().cpu().numpy()
+            for i, item in enumerate(items)]
+
+
+def _pad_axis(array: np.ndarray, axis: int, length: int) -> np.ndarray:
+    """Zero-pad `array` along `axis` to `length`."""
+    pad = [(0, 0)] * array.ndim
+    pad[axis] = (0, length - array.shape[axis])
+    return np.pad(array, pad)
 
 
 def add_inference_args(parser: argparse.ArgumentParser) -> None:

@@ -39,11 +39,22 @@ def config_hash(cfg: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """One token stream: per-utterance shape (-1 = frames), vocabulary size, numpy dtype name."""
+    """One token stream: per-utterance shape (-1 = frames), vocabulary size, numpy dtype name, and `stride`: frames
+    of the codec's finest stream per frame of this one (1 except in multi-rate codecs; recorded only when > 1)."""
 
     shape: tuple[int, ...]
     codebook_size: int
     dtype: str = np.dtype(STORAGE_DTYPE).name
+    stride: int = 1
+
+    @property
+    def time_axis(self) -> int | None:
+        """The frame axis (-1 in `shape`), or None for a fixed-size stream."""
+        return self.shape.index(-1) if -1 in self.shape else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"shape": list(self.shape), "codebook_size": self.codebook_size, "dtype": self.dtype}
+        return data if self.stride == 1 else {**data, "stride": self.stride}
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class CodesInfo:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["frame_rate"] = self.frame_rate
-        data["streams"] = {name: {**asdict(s), "shape": list(s.shape)} for name, s in self.streams.items()}
+        data["streams"] = {name: s.to_dict() for name, s in self.streams.items()}
         return {"version": data.pop("version"), **data}
 
     @classmethod
@@ -77,13 +88,17 @@ class CodesInfo:
             raise UserError(f"{where}: token file format version {version!r}; this tts_codec reads version "
                             f"{FORMAT_VERSION} (re-run codec tokenization)")
         try:
-            streams = {name: StreamInfo(tuple(int(d) for d in s["shape"]), int(s["codebook_size"]), str(s["dtype"]))
-                       for name, s in data["streams"].items()}
+            streams = {name: StreamInfo(tuple(int(d) for d in s["shape"]), int(s["codebook_size"]), str(s["dtype"]),
+                                        int(s.get("stride", 1))) for name, s in data["streams"].items()}
             return cls(codec=str(data["codec"]), sample_rate=int(data["sample_rate"]),
                        hop_length=int(data["hop_length"]), streams=streams, config_hash=str(data["config_hash"]),
                        model_dir=data.get("model_dir"), extra=dict(data.get("extra") or {}))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise UserError(f"{where}: malformed codes info ({type(err).__name__}: {err})") from None
+
+    def num_frames(self, codes: Mapping[str, np.ndarray]) -> int:
+        """Frames of the finest stream in one utterance's `codes` (see `num_frames`)."""
+        return num_frames(self.streams, codes)
 
     def same_codes(self, other: "CodesInfo") -> bool:
         """True when both describe tokens of the same model (model_dir and extra may differ)."""
@@ -91,15 +106,13 @@ class CodesInfo:
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
-def bicodec_info(model: Any, model_dir: str | os.PathLike | None = None) -> CodesInfo:
-    """The CodesInfo of a BiCodec model: `semantic` (T,) over its codebook, `global` (1, token_num) over FSQ."""
-    return CodesInfo(
-        codec=str(model.config.get("codec", "bicodec")), sample_rate=int(model.sample_rate),
-        hop_length=int(model.hop_length), config_hash=config_hash(model.config),
-        model_dir=None if model_dir is None else os.fspath(model_dir),
-        streams={"semantic": StreamInfo((-1,), int(model.codebook_size)),
-                 "global": StreamInfo((1, int(model.num_global_tokens)), int(model.global_codebook_size))},
-    )
+def num_frames(streams: Mapping[str, StreamInfo], codes: Mapping[str, Any]) -> int:
+    """Frames of the finest stream in one utterance's `codes` (arrays or tensors in their recorded shapes);
+    0 when every stream has a fixed size."""
+    for name, spec in streams.items():
+        if spec.time_axis is not None:
+            return int(codes[name].shape[spec.time_axis]) * spec.stride
+    return 0
 
 
 def write_info(codes_dir: str | os.PathLike, info: CodesInfo) -> None:

@@ -1,8 +1,10 @@
-"""Test factories for the codec CLIs: a saved tiny BiCodec and a data dir holding one too-short utterance."""
+"""Test factories for codecs and their CLIs: a tiny config per registered codec, a saved tiny BiCodec, and a data
+dir holding one too-short utterance."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -11,10 +13,13 @@ from tts_codec.codecs import build_codec
 from tts_codec.config import load_config
 from tts_codec.data.audio import write_wav
 from tts_codec.data.datadir import DataDir
+from tts_codec.testing.bicodec import tiny_config
 from tts_codec.testing.datadirs import make_data_dir
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "codec" / "bicodec_tiny.yaml"
 SHORT_UTT = "spk2-utt2"
+#: codec name -> a config small enough for CPU tests (the contract test runs every registered codec through it).
+TINY_CODEC_CONFIGS: dict[str, Callable[[], dict[str, Any]]] = {"bicodec": tiny_config}
 
 
 def save_tiny_model(model_dir: str | os.PathLike, seed: int = 0, **quantizer_overrides) -> Path:

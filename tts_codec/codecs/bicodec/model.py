@@ -10,6 +10,7 @@ import contextlib
 import copy
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
@@ -17,14 +18,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from tts_codec.codecs.base import Codec
 from tts_codec.codecs.bicodec import config as bc
 from tts_codec.codecs.bicodec.decoder import FeatureDecoder
 from tts_codec.codecs.bicodec.encoder import SemanticEncoder
-from tts_codec.data.dsp import prepare_audio, reference_length
 from tts_codec.codecs.bicodec.generator import WaveGenerator
 from tts_codec.codecs.bicodec.speaker import SpeakerEncoder
 from tts_codec.codecs.bicodec.ssl import SSLFeatureExtractor
 from tts_codec.config import require
+from tts_codec.data.dsp import prepare_audio, reference_length
+from tts_codec.data.token_file import StreamInfo
 from tts_codec.errors import UserError
 from tts_codec.nn.factorized_vq import FactorizedVectorQuantizer
 from tts_codec.nn.mel import MelSpectrogram
@@ -62,9 +65,11 @@ class BiCodecOutput(NamedTuple):
         return self.commit_loss + self.codebook_loss
 
 
-class BiCodec(nn.Module):
-    """The BiCodec codec. Build with `from_config(cfg)` or `from_pretrained(dir)`; see `forward`, `tokenize`,
-    `detokenize`, `encode`."""
+class BiCodec(Codec):
+    """The BiCodec codec. Build with `from_config(cfg)` or `from_pretrained(dir)`; the `Codec` interface
+    (`prepare`, `encode`, `decode`) wraps `tokenize`/`detokenize`; `forward` is the training pass."""
+
+    name = "bicodec"
 
     def __init__(self, cfg: dict[str, Any]):
         super().__init__()
@@ -72,8 +77,8 @@ class BiCodec(nn.Module):
         conf = require(cfg, "codec_conf")
         for key in sorted(set(conf) - CODEC_CONF_KEYS):
             log.warning("config: codec_conf.%s is not a BiCodec key and is ignored", key)
-        self.sample_rate = int(cfg.get("sample_rate", 16000))
-        self.hop_length = int(conf.get("latent_hop_length", 320))
+        self.sample_rate = int(require(cfg, "sample_rate"))
+        self.hop_length = int(require(cfg, "codec_conf.latent_hop_length"))
         self.ref_length = reference_length(self.sample_rate, float(conf.get("ref_segment_duration", 6)),
                                            self.hop_length)
         self.volume_normalize = bool(conf.get("volume_normalize", True))
@@ -91,7 +96,7 @@ class BiCodec(nn.Module):
         self.encoder = SemanticEncoder(enc)
         self.quantizer = FactorizedVectorQuantizer(
             vq.input_dim, vq.codebook_size, vq.codebook_dim, vq.commitment, vq.codebook_loss_weight, vq.decay,
-            vq.threshold_ema_dead_code,
+            vq.threshold_ema_dead_code, vq.dead_code_reset,
         )
         self.speaker_encoder = SpeakerEncoder(spk)
         self.prenet = FeatureDecoder(pre)
@@ -120,6 +125,26 @@ class BiCodec(nn.Module):
         from tts_codec.codecs.bicodec import checkpoint
 
         checkpoint.save_pretrained(self, Path(model_dir))
+
+    @classmethod
+    def claims_dir(cls, model_dir: Path) -> bool:
+        """An official Spark-TTS `BiCodec/` directory (its config.yaml names no codec)."""
+        from tts_codec.codecs.bicodec import official
+
+        return official.is_official_dir(model_dir)
+
+    @property
+    def token_streams(self) -> dict[str, StreamInfo]:
+        """`semantic` (T,) over the VQ codebook at 50 Hz; `global` (1, token_num) over the FSQ codes."""
+        return {"semantic": StreamInfo((-1,), int(self.codebook_size)),
+                "global": StreamInfo((1, int(self.num_global_tokens)), int(self.global_codebook_size))}
+
+    @property
+    def min_samples(self) -> int:
+        return self.ssl_extractor.min_samples
+
+    def num_frames(self, num_samples: int) -> int:
+        return self.ssl_extractor.num_frames(num_samples)
 
     @property
     def codebook_size(self) -> int:
@@ -223,24 +248,29 @@ class BiCodec(nn.Module):
             d_vector = self.speaker_encoder.detokenize(glob)
             return self.decoder(self.prenet(z_q, d_vector) + d_vector.unsqueeze(-1))
 
-    def encode(self, audio: np.ndarray, sample_rate: int, ref_audio: np.ndarray | None = None,
-               ref_sample_rate: int | None = None, what: str = "audio") -> tuple[torch.Tensor, torch.Tensor]:
-        """Tokens of raw audio: downmix, resample to 16 kHz, volume-normalise (as official inference), tokenize.
+    def prepare(self, audio: np.ndarray, sample_rate: int, what: str = "audio") -> np.ndarray:
+        """Downmix, resample to `sample_rate` (soxr VHQ) and volume-normalise, as official inference does."""
+        return prepare_audio(audio, sample_rate, self.sample_rate, self.volume_normalize, what=what)
 
-        Args:
-            audio: (N,) or (N, channels) samples at `sample_rate`.
-            ref_audio: optional separate reference (default: `audio` itself).
+    def encode(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """`tokenize` with each row's reference clip cut from its own `lengths[i]` samples (never from padding).
 
         Returns:
-            semantic (1, T) int64; global (1, 1, token_num) int64.
+            {"semantic": (B, T) int64, "global": (B, 1, token_num) int64}.
         """
-        device = next(self.parameters()).device
-        wav = prepare_audio(audio, sample_rate, self.sample_rate, self.volume_normalize, what=what)
-        ref = wav if ref_audio is None else prepare_audio(
-            ref_audio, ref_sample_rate or sample_rate, self.sample_rate, self.volume_normalize, what=f"{what} (ref)")
-        return self.tokenize(torch.from_numpy(wav)[None].to(device), torch.from_numpy(ref)[None].to(device))
+        wav = wav.unsqueeze(0) if wav.dim() == 1 else wav
+        refs = None
+        if lengths is not None:
+            refs = torch.cat([self._reference(wav[i : i + 1, : int(n)]) for i, n in enumerate(lengths)])
+        semantic, glob = self.tokenize(wav, refs)
+        return {"semantic": semantic, "global": glob}
 
-    decode = detokenize
+    def decode(self, codes: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """`detokenize` of {"semantic": (B, T), "global": (B, 1, token_num)}; returns (B, 1, hop_length * T)."""
+        missing = sorted(set(self.token_streams) - set(codes))
+        if missing:
+            raise UserError(f"BiCodec decode: token stream(s) {missing} missing; got {sorted(codes)}")
+        return self.detokenize(codes["semantic"], codes["global"])
 
     # ------------------------------------------------------------------ checks
     @contextlib.contextmanager
