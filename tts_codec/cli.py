@@ -25,6 +25,8 @@ def setup_logging(level: int = logging.INFO) -> None:
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run `main(argv)`; a `UserError` prints `error: <message>` on stderr and returns 2 (no traceback).
 
+    So does an OSError about a named file (e.g. writing into a read-only directory): `error: <file>: <reason>`.
+
     Set TTS_CODEC_DEBUG=1 to get the traceback anyway.
     """
     setup_logging()
@@ -39,6 +41,12 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:
+        # A file the user named (or a directory to write into) that the system refuses: read-only, full, missing.
+        if err.filename is None or os.environ.get("TTS_CODEC_DEBUG"):
+            raise
+        print(f"{prog}: error: {err.filename}: {err.strerror}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 def str2bool(value: str) -> bool:

@@ -7,10 +7,14 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
 import pytest
 
 from tts_codec.bin.run_jobs import main
 from tts_codec.errors import UserError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_max_jobs_run_bounds_parallelism(tmp_path, job_tools):
@@ -149,3 +153,50 @@ def test_interrupt_kills_running_jobs(tmp_path, sig):
     assert proc.wait(timeout=15) == 130
     assert "interrupted" in proc.stderr.read()
     assert all(_wait_dead(pid, 5) for pid in sleepers), "a job's child survived the interrupt"
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    """True once `pid` has exited (a zombie not yet reaped by init counts as gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _start_sleeper_jobs(tmp_path, argv_prefix):
+    """Start a runner whose 2 jobs each background a `sleep 60` and wait; return (runner, sleeper pids)."""
+    cmd = [*argv_prefix, "JOB=1:2", "log/s.JOB.log", "sleep", "60", "&", "echo", "$!", ">", "pid.JOB", ";", "wait"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHON": sys.executable})
+    pid_files = [tmp_path / "pid.1", tmp_path / "pid.2"]
+    deadline = time.monotonic() + 20
+    while not all(p.exists() and p.read_text().strip() for p in pid_files):
+        assert time.monotonic() < deadline and proc.poll() is None, "jobs did not start"
+        time.sleep(0.05)
+    return proc, [int(p.read_text()) for p in pid_files]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux /proc")
+def test_sigkill_of_the_runner_kills_its_jobs(tmp_path):
+    runner, sleepers = _start_sleeper_jobs(tmp_path, [str(REPO / "utils" / "run.sh")])
+    runner.kill()
+    runner.wait(timeout=10)
+    assert all(_gone(pid, 10) for pid in sleepers), "a job outlived its SIGKILLed runner"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux /proc and prctl")
+def test_sigkill_of_the_recipe_kills_runner_and_jobs(tmp_path):
+    # The recipe is a bash that runs utils/run.sh and then would go on: SIGKILL it, not the runner.
+    recipe = tmp_path / "recipe.sh"
+    recipe.write_text(f'"{REPO}/utils/run.sh" "$@"\necho after > after.txt\n')
+    shell, sleepers = _start_sleeper_jobs(tmp_path, ["bash", str(recipe)])
+    shell.kill()
+    shell.wait(timeout=10)
+    assert all(_gone(pid, 10) for pid in sleepers), "a job outlived its SIGKILLed recipe"
+    assert not (tmp_path / "after.txt").exists()

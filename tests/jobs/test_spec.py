@@ -110,7 +110,7 @@ def test_unknown_option_lists_allowed_and_hint():
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
 @pytest.mark.parametrize("flag", ["--max-jobs-run", "--num-threads"])
 def test_counts_must_be_positive(value, flag):
-    with pytest.raises(UserError, match=f"{flag} needs a positive integer, not '{value}'"):
+    with pytest.raises(UserError, match=f"argument {flag}: expected an integer >= 1, got '{value}'"):
         parse_job_args([flag, value, "l.log", "true"])
 
 

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from tts_codec.cli import run_main
 from tts_codec.errors import UserError
-from tts_codec.jobs.local import LOCAL_OPTIONS, run_local
+from tts_codec.jobs.local import LOCAL_OPTIONS, die_with_parent, run_local
 from tts_codec.jobs.slurm import run_sbatch, run_srun
 from tts_codec.jobs.slurm_conf import load_slurm_conf
 from tts_codec.jobs.spec import RUNNER_OPTIONS, USAGE, parse_job_args, peek_option
@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cli() -> None:
+    die_with_parent()  # a recipe killed by SIGKILL takes its jobs with it (SIGTERM -> the runner kills them)
     sys.exit(run_main(main))
 
 

@@ -3,10 +3,15 @@
 At most `--max-jobs-run` jobs (default: the number of usable CPUs) run at once. Each job is `bash -c <command>` in
 its own process group with stdout+stderr appended to its log, so Ctrl-C (or SIGTERM) can kill whole
 pipelines; after all jobs end, failures are reported once with the tail of the first failed log.
+
+Nothing outlives the runner: a watchdog process (`tts_codec/jobs/watchdog.py`) holds the runner's job groups and
+kills them when the runner dies, even by SIGKILL; `die_with_parent` makes the runner itself stop (SIGTERM, so it
+kills its jobs) when the recipe that started it is killed.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -14,13 +19,59 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Iterator
+from pathlib import Path
+from typing import IO, Iterator
 
 from tts_codec.errors import UserError
 from tts_codec.jobs.spec import RESOURCE_OPTIONS, JobRequest, failure_summary, log_header, log_trailer
 
 LOCAL_OPTIONS = ("max_jobs_run",) + RESOURCE_OPTIONS  # --mem/--gpu/--time are accepted and ignored, as in run.pl
 KILL_GRACE_S = 2.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Linux: have the kernel send `sig` to this process when its parent dies (even by SIGKILL).
+
+    Returns False where unsupported. If the parent is already gone, `sig` is sent at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), sig)
+    return True
+
+
+class Watchdog:
+    """A separate process that kills the registered job process groups once the runner's pipe to it closes."""
+
+    def __init__(self) -> None:
+        script = Path(__file__).with_name("watchdog.py")
+        self._proc = subprocess.Popen([sys.executable, "-I", "-S", str(script)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, start_new_session=True, text=True)
+        self._pipe: IO[str] = self._proc.stdin  # type: ignore[assignment]
+        self._lock = threading.Lock()
+
+    def _send(self, line: str) -> None:
+        with self._lock, contextlib.suppress(BrokenPipeError, ValueError):
+            self._pipe.write(line + "\n")
+            self._pipe.flush()
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+{pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"-{pgid}")
+
+    def close(self) -> None:
+        """Close the pipe (the watchdog kills what is still registered, i.e. nothing after a normal run)."""
+        with self._lock, contextlib.suppress(BrokenPipeError):
+            self._pipe.close()
+        self._proc.wait()
 
 
 def available_cpus() -> int:
@@ -54,6 +105,13 @@ class LocalRunner:
 
     def run(self) -> dict[int, int]:
         prepare_logs(self.request)
+        self._watchdog = Watchdog()
+        try:
+            return self._run_all()
+        finally:
+            self._watchdog.close()
+
+    def _run_all(self) -> dict[int, int]:
         codes: dict[int, int] = {}
         with ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="job") as pool:
             futures = {pool.submit(self._run_one, job_id): job_id for job_id in self.request.ids}
@@ -83,6 +141,7 @@ class LocalRunner:
         with open(path, "a", encoding="utf-8") as out:
             proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
+            self._watchdog.watch(proc.pid)
             with self._lock:
                 self._procs[job_id] = proc
             if self._stopping.is_set():  # interrupted while this job was starting
@@ -90,6 +149,8 @@ class LocalRunner:
             returncode = proc.wait()
             with self._lock:
                 self._procs.pop(job_id, None)
+            if not _group_alive(proc.pid):  # a leftover background child keeps the group registered
+                self._watchdog.forget(proc.pid)
         sig = -returncode if returncode < 0 else 0
         code = 128 + sig if sig else returncode
         with open(path, "a", encoding="utf-8") as out:
@@ -107,6 +168,16 @@ class LocalRunner:
             deadline = time.monotonic() + KILL_GRACE_S
             while sig == signal.SIGTERM and any(p.poll() is None for p in procs) and time.monotonic() < deadline:
                 time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager

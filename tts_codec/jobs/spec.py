@@ -6,12 +6,14 @@ as plain substring replacement exactly like Kaldi (so `data/split4/JOB` becomes 
 """
 from __future__ import annotations
 
+import argparse
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from tts_codec.cli import positive_int
 from tts_codec.errors import UserError
 
 USAGE = "[--max-jobs-run N] [--mem 4G] [--gpu 1] [--num-threads 2] [--time 1:00:00] [JOB=1:N] log command..."
@@ -118,10 +120,10 @@ class JobRequest:
 def _positive_int(options: dict[str, str], name: str) -> int | None:
     if name not in options:
         return None
-    value = options[name]
-    if not value.isdigit() or int(value) < 1:
-        raise UserError(f"--{name.replace('_', '-')} needs a positive integer, not {value!r}")
-    return int(value)
+    try:
+        return int(positive_int(options[name]))
+    except argparse.ArgumentTypeError as err:  # the same message as every other numeric option
+        raise UserError(f"argument --{name.replace('_', '-')}: {err}") from None
 
 
 def parse_job_args(argv: Sequence[str], known_options: Sequence[str] | None = None, hint: str = "") -> JobRequest:
