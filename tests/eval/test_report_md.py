@@ -149,9 +149,9 @@ def test_cli_writes_md_and_refuses_to_clobber(tmp_path: Path, score_dir: Path, c
     "damage, message",
     [
         (lambda d: (d / "per_utt.tsv").write_text("utt\twer\nu1\t0.1\t0.2\n"), "per_utt.tsv:2: 3 columns"),
-        (lambda d: (d / "per_utt.tsv").write_text("utt\twer\nu1\tabc\n"), "per_utt.tsv:2: could not convert"),
+        (lambda d: (d / "per_utt.tsv").write_text("utt\twer\nu1\tabc\n"), "per_utt.tsv:2: column wer: not a number"),
         (lambda d: (d / "per_utt.tsv").write_text("id\twer\n"), "per_utt.tsv:1: the header must start"),
-        (lambda d: (d / "summary.json").write_text("{"), "summary.json: not valid JSON"),
+        (lambda d: (d / "summary.json").write_text("{"), "summary.json:1: not valid JSON"),
         (lambda d: (d / "summary.json").write_text('{"metrics": {"wer": {"mean": 1}}}'),
          "metric 'wer' lacks the key(s) n, n_failed, higher_is_better"),
         (lambda d: (d / "confusion_x.json").write_text('{"labels": ["a"], "matrix": [[1, 2]]}'),

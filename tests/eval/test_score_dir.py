@@ -4,7 +4,8 @@ import json
 import pytest
 
 from tts_codec.eval.eer import Trial
-from tts_codec.eval.score_dir import merge_parts, write_results
+from tts_codec.eval.score_dir import write_results
+from tts_codec.eval.score_merge import merge_parts
 from tts_codec.eval.scoring import UttResult
 
 COLUMNS = {"wer": False, "f0_hz": None, "pitch_acc": True}

@@ -1,7 +1,6 @@
 """Recipe stage 7: add the bitrate and codebook usage of a codes dir to a score dir (summary.json and reports)."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -9,7 +8,7 @@ from typing import Sequence
 from tts_codec.cli import new_parser, run_main
 from tts_codec.errors import UserError
 from tts_codec.eval.codec_usage import codec_usage, write_usage
-from tts_codec.eval.score_dir import SUMMARY, finalize
+from tts_codec.eval.score_dir import SUMMARY, finalize, read_summary
 
 COMPUTED = ("metrics", "ci95_method", "n_utts", "n_utts_with_failures")
 
@@ -22,12 +21,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary_path = Path(args.score_dir) / SUMMARY
     if not summary_path.is_file():
         raise UserError(f"--score_dir {args.score_dir}: no {SUMMARY} (run tts_codec.bin.score first)")
+    meta = {k: v for k, v in read_summary(summary_path).items() if k not in COMPUTED}
     metrics = codec_usage(args.codes_dir)
     write_usage(args.score_dir, metrics, args.codes_dir)
-    meta = {k: v for k, v in json.loads(summary_path.read_text(encoding="utf-8")).items() if k not in COMPUTED}
     finalize(args.score_dir, meta)
     for name, figure in metrics.items():
-        print(f"{name}: {figure['mean']:.4g}", file=sys.stderr)
+        print(f"{name}: {'n/a' if figure['mean'] is None else format(figure['mean'], '.4g')}", file=sys.stderr)
     return 0
 
 

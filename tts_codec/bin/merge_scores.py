@@ -1,6 +1,9 @@
 """Merge the scoring dirs of an nj-way run into one (rows `LC_ALL=C` sorted, summary recomputed from the rows).
 
-Example: python -m tts_codec.bin.merge_scores --out_dir exp/x/scores exp/x/scores/part{1..4}
+Every part is read and checked first; the merged dir is built aside and swapped in only when complete, so a
+missing or broken part never costs the scores already there. The output may not be, contain or lie in a part.
+
+Example: python -m tts_codec.bin.merge_scores --out_dir exp/x/scores exp/x/scores.parts/part.{1..4}
 """
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ import argparse
 import sys
 from typing import Sequence
 
-from tts_codec.atomic import refuse_to_clobber
+from tts_codec.atomic import replace_dir
 from tts_codec.cli import add_overwrite, new_parser, run_main
-from tts_codec.errors import UserError
-from tts_codec.eval.score_dir import PER_UTT, SUMMARY, merge_parts
+from tts_codec.eval.score_dir import refuse_foreign_files
+from tts_codec.eval.score_merge import merge_parts
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -24,13 +27,11 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
-    if len(set(args.parts)) != len(args.parts):
-        raise UserError("a part dir is listed twice")
-    for name in (PER_UTT, SUMMARY):
-        refuse_to_clobber(f"{args.out_dir}/{name}", args.overwrite, "merged")
-    summary = merge_parts(args.parts, args.out_dir)
-    print(f"merged {len(args.parts)} parts: {summary['n_utts']} utterances, "
-          f"{summary['n_utts_with_failures']} with at least one failure", file=sys.stderr)
+    refuse_foreign_files(args.out_dir, "--out_dir")
+    with replace_dir(args.out_dir, args.parts, args.overwrite, "merged score dir --out_dir") as new:
+        summary = merge_parts(args.parts, new)
+    print(f"merged {len(args.parts)} parts into {args.out_dir}: {summary['n_utts']} utterances, "
+          f"{summary['n_utts_with_failures']} with at least one failure (see failures.tsv)", file=sys.stderr)
     return 0
 
 

@@ -59,17 +59,12 @@ def codec_usage(codes_dir: str | os.PathLike) -> dict[str, dict]:
 
 
 def _figure(value: float, n: int) -> dict:
-    return {"mean": value, "ci95": None, "n": n, "n_failed": 0, "higher_is_better": None, "corpus_level": True}
+    return {"mean": value if math.isfinite(value) else None, "ci95": None, "n": n, "n_failed": 0, "higher_is_better": None, "corpus_level": True}
 
 
 def write_usage(score_dir: str | os.PathLike, metrics: dict[str, dict], codes_dir: str | os.PathLike) -> None:
-    """Store the figures in `score_dir/codec_usage.json` (read back by score_dir.finalize)."""
+    """Store the figures in `score_dir/codec_usage.json` (read back by tts_codec.eval.score_dir.finalize)."""
     with atomic_write(Path(score_dir) / USAGE_FILE) as handle:
         json.dump({"codes_dir": os.fspath(codes_dir), "metrics": metrics}, handle, indent=2)
         handle.write("\n")
 
-
-def read_usage(score_dir: str | os.PathLike) -> dict[str, dict]:
-    """The figures stored by `write_usage`, or {} when the score dir has none."""
-    path = Path(score_dir) / USAGE_FILE
-    return json.loads(path.read_text(encoding="utf-8"))["metrics"] if path.is_file() else {}

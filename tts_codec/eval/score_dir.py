@@ -1,8 +1,10 @@
-"""The on-disk format of a scoring directory, and the summary computed from it (the report tools read this).
+"""The on-disk format of a scoring directory: its one reader and writer (scoring, merging, codec usage and reports
+all go through this module).
 
 Files (all written atomically, rows C-sorted by utterance):
-- per_utt.tsv: header `utt<TAB><column>...`, one row per utterance; a value, or empty for a failure/not applicable
-  (columns that are not applicable to any utterance, e.g. pitch_acc without intended labels, are left out).
+- per_utt.tsv: header `utt<TAB><column>...`, one row per utterance; a finite number, or empty for a failure/not
+  applicable (columns that are not applicable to any utterance, e.g. pitch_acc without intended labels, are left
+  out). A non-finite cell (`nan`, `inf`) found when reading is treated as a failure of that cell and counted.
 - failures.tsv: `utt<TAB>metric<TAB>reason` rows (no header), one per failed (utterance, column).
 - hyp.txt, ref.txt: `utt text` (raw ASR hypothesis / reference, for auditing WER).
 - labels_<attr>.txt: `utt intended predicted` (`-` when no intended label); confusion_<attr>.json from them:
@@ -15,212 +17,342 @@ Files (all written atomically, rows C-sorted by utterance):
   duration_s carries "stats", eer carries "threshold" (its ci95 is null). The 95 % interval is a percentile
   bootstrap of the mean (2000 resamples, seed 0, values in C-sorted utterance order), so a merge of parts equals
   a whole run.
-Everything in summary.json is recomputed from the other files by `finalize`, which is what `merge_parts` relies on.
+Everything in summary.json is recomputed from the other files by `finalize` (tts_codec.eval.score_merge relies on
+it). Every reader raises a UserError naming the file and line of anything malformed.
 """
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from tts_codec.atomic import atomic_write
-from tts_codec.errors import UserError
 from tts_codec.attributes import GENDERS, LEVELS
+from tts_codec.errors import UserError
 from tts_codec.eval.attributes import confusion
-from tts_codec.eval.codec_usage import read_usage
+from tts_codec.eval.codec_usage import USAGE_FILE
 from tts_codec.eval.eer import compute_eer
 from tts_codec.eval.rtf import corpus_rtf, duration_stats
 from tts_codec.eval.scoring import BOOTSTRAP_RESAMPLES, UttResult, mean_ci95
 from tts_codec.eval.wer import corpus_rates
 
-log = logging.getLogger(__name__)
-
 PER_UTT, FAILURES, SUMMARY, TRIALS = "per_utt.tsv", "failures.tsv", "summary.json", "trials_scored.txt"
-TEXT_SIDE_FILES = ("hyp.txt", "ref.txt", "labels_pitch.txt", "labels_speed.txt", "labels_gender.txt")
 ATTR_LABELS = {"pitch": LEVELS, "speed": LEVELS, "gender": GENDERS}
+TEXT_SIDE_FILES = ("hyp.txt", "ref.txt", *(f"labels_{a}.txt" for a in ATTR_LABELS))
+#: Every file a score dir may hold; anything else in it is not ours to replace.
+SCORE_FILES = (PER_UTT, FAILURES, SUMMARY, TRIALS, USAGE_FILE, *TEXT_SIDE_FILES,
+               *(f"confusion_{a}.json" for a in ATTR_LABELS))
 CI_METHOD = f"percentile bootstrap of the mean, {BOOTSTRAP_RESAMPLES} resamples, seed 0"
+
+
+class Failure(NamedTuple):
+    """One line of failures.tsv."""
+
+    utt: str
+    metric: str
+    reason: str
+
+
+class PerUtt(NamedTuple):
+    """per_utt.tsv: columns (without `utt`), utt -> column -> value (None = empty cell), and one Failure per
+    non-finite cell (its value is None in `rows`)."""
+
+    columns: list[str]
+    rows: dict[str, dict[str, float | None]]
+    nonfinite: list[Failure]
+
+
+class ScoredTrial(NamedTuple):
+    """One line of trials_scored.txt; score None when the trial failed."""
+
+    enroll: str
+    test: str
+    target: bool
+    score: float | None
+
+
+@dataclass
+class ScoreFiles:
+    """Everything in a score dir, read and checked."""
+
+    path: Path
+    summary: dict
+    per_utt: PerUtt
+    failures: list[Failure]  # failures.tsv, then the non-finite cells of per_utt.tsv
+    side: dict[str, dict[str, str]] = field(default_factory=dict)  # TEXT_SIDE_FILES present: utt -> rest of line
+    trials: list[ScoredTrial] = field(default_factory=list)
+    confusions: dict[str, dict] = field(default_factory=dict)  # attr -> confusion_<attr>.json as written
+
+
+def read_score_dir(path: str | os.PathLike) -> ScoreFiles:
+    """Read every file of a finished score dir (summary.json and per_utt.tsv are required)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"score dir {path}: no such directory")
+    per_utt = read_per_utt(path / PER_UTT)
+    files = ScoreFiles(path, read_summary(path / SUMMARY), per_utt, read_failures(path / FAILURES) + per_utt.nonfinite)
+    files.side = {name: read_side(path / name) for name in TEXT_SIDE_FILES if (path / name).is_file()}
+    files.trials = read_trials_scored(path / TRIALS)
+    files.confusions = {p.stem[len("confusion_"):]: read_json(p) for p in sorted(path.glob("confusion_*.json"))}
+    return files
+
+
+def refuse_foreign_files(out_dir: str | os.PathLike, option: str = "--out_dir") -> None:
+    """UserError if an existing `out_dir` holds anything but score files: replacing it would delete them."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return
+    tmp = [p.name for p in out.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]  # atomic_write's
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in SCORE_FILES and p.name not in tmp)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise UserError(f"{option} {out} holds {shown}, which are not score files; it will not be replaced "
+                        "(choose a directory of its own)")
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file; UserError naming the file when it is missing, unreadable or not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[:err.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from a file; UserError naming the file and line when it is missing or malformed."""
+    text = "\n".join(read_lines(path))
+
+    def refuse(constant: str) -> None:  # json accepts NaN/Infinity; no score file may hold them
+        raise UserError(f"{path}:{text[:text.find(constant)].count(chr(10)) + 1}: non-finite number {constant}")
+
+    try:
+        data = json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}:1: expected a JSON object at the top level")
+    return data
+
+
+def read_summary(path: Path) -> dict:
+    """summary.json, with its `metrics`, `models` and `columns` objects checked to be objects."""
+    data = read_json(path)
+    if not isinstance(data.get("metrics"), dict):
+        raise UserError(f"{path}: missing the \"metrics\" object")
+    for key in ("models", "columns"):
+        if not isinstance(data.get(key, {}), dict):
+            raise UserError(f"{path}: \"{key}\" must be an object, got {type(data[key]).__name__}")
+    return data
+
+
+def read_per_utt(path: Path) -> PerUtt:
+    """per_utt.tsv (see `PerUtt`); every cell is empty or a number."""
+    lines = read_lines(path)
+    if not lines or lines[0].split("\t")[0] != "utt":
+        raise UserError(f"{path}:1: the header must start with the column 'utt'")
+    columns = lines[0].split("\t")[1:]
+    rows: dict[str, dict[str, float | None]] = {}
+    nonfinite = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        cells = line.split("\t")
+        if len(cells) != len(columns) + 1:
+            raise UserError(f"{path}:{lineno}: {len(cells)} columns, the header has {len(columns) + 1}")
+        utt = cells[0]
+        if not utt or utt in rows:
+            raise UserError(f"{path}:{lineno}: empty or duplicate utterance id {utt!r}")
+        row = rows[utt] = {}
+        for col, cell in zip(columns, cells[1:]):
+            try:
+                value = float(cell) if cell.strip() else None
+            except ValueError:
+                raise UserError(f"{path}:{lineno}: column {col}: not a number: {cell!r}") from None
+            if value is not None and not math.isfinite(value):
+                nonfinite.append(Failure(utt, col, f"non-finite value {cell.strip()} in {path.name}:{lineno}"))
+                value = None
+            row[col] = value
+    return PerUtt(columns, rows, nonfinite)
+
+
+def read_failures(path: Path) -> list[Failure]:
+    """failures.tsv (tab-separated; whitespace-separated lines and a `utt metric` header are tolerated)."""
+    if not path.is_file():
+        return []
+    failures = []
+    for lineno, line in enumerate(read_lines(path), start=1):
+        if not line.strip() or (lineno == 1 and line.split()[:2] == ["utt", "metric"]):
+            continue
+        parts = line.split("\t", 2) if "\t" in line else line.split(maxsplit=2)
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            raise UserError(f"{path}:{lineno}: expected `utt<TAB>metric<TAB>reason`")
+        failures.append(Failure(parts[0], parts[1], parts[2].strip() if len(parts) > 2 else "unknown"))
+    return failures
+
+
+def read_side(path: Path) -> dict[str, str]:
+    """A `utt rest-of-line` side file (hyp.txt, ref.txt, labels_<attr>.txt); {} when absent."""
+    if not path.is_file():
+        return {}
+    table = {}
+    for line in read_lines(path):
+        utt, _, value = line.partition(" ")
+        if utt:
+            table[utt] = value
+    return table
+
+
+def read_labels(path: Path) -> dict[str, tuple[str, str]]:
+    """labels_<attr>.txt: utt -> (intended, predicted); {} when absent."""
+    labels = {}
+    for utt, value in read_side(path).items():
+        fields = value.split()
+        if len(fields) != 2:
+            raise UserError(f"{path}: {utt}: expected `utt intended predicted`, got {value!r}")
+        labels[utt] = (fields[0], fields[1])
+    return labels
+
+
+def read_trials_scored(path: Path) -> list[ScoredTrial]:
+    """trials_scored.txt; [] when absent."""
+    if not path.is_file():
+        return []
+    trials = []
+    for lineno, line in enumerate(read_lines(path), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            enroll, test, label, score = fields
+            if label not in ("target", "nontarget"):
+                raise ValueError
+            value = None if score == "-" else float(score)
+        except ValueError:
+            raise UserError(f"{path}:{lineno}: expected `enroll test target|nontarget score|-`") from None
+        trials.append(ScoredTrial(enroll, test, label == "target", value if value is None or math.isfinite(value)
+                                  else None))
+    return trials
 
 
 def write_results(out_dir: str | os.PathLike, results: Mapping[str, UttResult], columns: Mapping[str, bool | None],
                   meta: dict, trials: Sequence[tuple] = ()) -> dict:
-    """Write per_utt.tsv, failures.tsv, side files and trials, then summary.json; returns the summary.
+    """Write per_utt.tsv, failures.tsv, side files and trials into a new directory, then summary.json.
+
+    A non-finite value becomes a failure of its cell: no score file holds NaN or inf.
 
     Args:
+        out_dir: a new or empty directory (the CLIs pass the one `tts_codec.atomic.replace_dir` builds).
         results: utt -> merged UttResult of every scorer. columns: column -> higher_is_better.
         meta: "models", "protocol", "ref_dir", "gen_scp" (copied into summary.json).
         trials: (Trial, score or None, reason) from eer.score_trials.
+    Returns:
+        the summary (as written to summary.json).
     """
     out = Path(out_dir)
-    clear_outputs(out)
     utts = sorted(results)
+    values = {u: {c: v for c, v in results[u].values.items() if math.isfinite(v)} for u in utts}
+    fails = {u: {**{c: f"non-finite value {v}" for c, v in results[u].values.items() if not math.isfinite(v)},
+                 **results[u].failures} for u in utts}
     # a column nobody has a value or failure for (e.g. pitch_acc without intended labels) is left out
-    present = [c for c in columns if any(c in r.values or c in r.failures for r in results.values())]
-    rows = [[u] + [_fmt(results[u].values.get(c)) for c in present] for u in utts]
-    _write_tsv(out / PER_UTT, ["utt", *present], rows)
-    fails = [[u, c, _clean(results[u].failures[c])] for u in utts for c in sorted(results[u].failures)]
-    fails += [[t.test, "eer", _clean(f"trial {t.enroll} {t.test}: {why}")] for t, score, why in trials if score is None]
-    _write_lines(out / FAILURES, ["\t".join(f) for f in sorted(fails)])
+    present = [c for c in columns if any(c in values[u] or c in fails[u] for u in utts)]
+    write_per_utt(out / PER_UTT, present, values)
+    failures = [Failure(u, c, fails[u][c]) for u in utts for c in sorted(fails[u])]
+    failures += [Failure(t.test, "eer", f"trial {t.enroll} {t.test}: {why}") for t, score, why in trials if score is None]
+    write_failures(out / FAILURES, failures)
     for name in sorted({n for r in results.values() for n in r.extras}):
-        _write_lines(out / name, [f"{u} {_clean(results[u].extras[name])}".rstrip() for u in utts
-                                 if name in results[u].extras])
+        write_side(out / name, {u: results[u].extras[name] for u in utts if name in results[u].extras})
     if trials:
-        _write_lines(out / TRIALS, sorted(f"{t.enroll} {t.test} {'target' if t.target else 'nontarget'} "
-                                          f"{'-' if s is None else _fmt(s)}" for t, s, _ in trials))
+        write_trials_scored(out / TRIALS, [ScoredTrial(t.enroll, t.test, t.target, s) for t, s, _ in trials])
     return finalize(out, {**meta, "columns": dict(columns)})
 
 
 def finalize(out_dir: str | os.PathLike, meta: dict) -> dict:
-    """(Re)compute summary.json and confusion_*.json from the files of `out_dir`; log a one-line tally."""
+    """(Re)compute summary.json and confusion_*.json from the files of `out_dir`; returns the summary."""
     out = Path(out_dir)
-    columns, rows = read_per_utt(out / PER_UTT)
-    failures = read_failures(out / FAILURES)
+    per_utt = read_per_utt(out / PER_UTT)
+    failures = read_failures(out / FAILURES) + per_utt.nonfinite
     hib = meta.get("columns", {})
     metrics = {}
-    for i, col in enumerate(columns):
-        values = [float(r[i]) for r in rows.values() if r[i] != ""]
-        n_failed = sum(1 for u, c, _ in failures if c == col)
+    for col in per_utt.columns:
+        values = [row[col] for row in per_utt.rows.values() if row[col] is not None]
+        n_failed = sum(1 for f in failures if f.metric == col)
         if values or n_failed:
             mean, ci = mean_ci95(values)
             metrics[col] = {"mean": _num(mean), "ci95": [_num(v) for v in ci], "n": len(values),
                             "n_failed": n_failed, "higher_is_better": hib.get(col)}
-    _add_corpus_figures(out, columns, rows, metrics)
-    _add_eer(out, failures, metrics)
-    metrics.update(read_usage(out))
+    _add_corpus_figures(out, per_utt, metrics)
+    _add_eer(read_trials_scored(out / TRIALS), metrics)
+    if (out / USAGE_FILE).is_file():
+        usage = read_json(out / USAGE_FILE).get("metrics")
+        if not isinstance(usage, dict):
+            raise UserError(f"{out / USAGE_FILE}: missing the \"metrics\" object")
+        metrics.update(usage)
     for attr, labels in ATTR_LABELS.items():
-        pairs = [v.split() for v in _read_side(out / f"labels_{attr}.txt").values()]
-        pairs = [(i, p) for i, p in pairs if i != "-"]
+        pairs = [(i, p) for i, p in read_labels(out / f"labels_{attr}.txt").values() if i != "-"]
         if pairs:
             _write_json(out / f"confusion_{attr}.json", confusion(pairs, labels))
-    failed_utts = {u for u, c, _ in failures if c != "eer"}
-    summary = {"metrics": metrics, **{k: v for k, v in meta.items()}, "ci95_method": CI_METHOD,
-               "n_utts": len(rows), "n_utts_with_failures": len(failed_utts & set(rows))}
+    failed_utts = {f.utt for f in failures if f.metric != "eer"}
+    summary = {"metrics": metrics, **meta, "ci95_method": CI_METHOD, "n_utts": len(per_utt.rows),
+               "n_utts_with_failures": len(failed_utts & set(per_utt.rows))}
     _write_json(out / SUMMARY, summary)
-    log.info("scored %d utterances in %s: %d with at least one failure (%d failure rows, see %s)",
-             len(rows), out, summary["n_utts_with_failures"], len(failures), out / FAILURES)
     return summary
 
 
-def merge_parts(part_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLike) -> dict:
-    """Merge scoring dirs of nj parts into `out_dir` (rows C-sorted, summary recomputed); returns the summary."""
-    out = Path(out_dir)
-    clear_outputs(out)
-    all_cols: dict[str, None] = {}
-    rows: dict[str, dict[str, str]] = {}
-    failures, side, trials, meta = [], {}, [], {}
-    for part in map(Path, part_dirs):
-        if not (part / SUMMARY).is_file():
-            raise UserError(f"part {part} has no {SUMMARY}: did its scoring job finish?")
-        part_meta = json.loads((part / SUMMARY).read_text(encoding="utf-8"))
-        cols, part_rows = read_per_utt(part / PER_UTT)
-        all_cols.update(dict.fromkeys(cols))
-        for utt, row in part_rows.items():
-            if utt in rows:
-                raise UserError(f"utterance {utt} is in more than one part (again in {part / PER_UTT})")
-            rows[utt] = dict(zip(cols, row))
-        failures += read_failures(part / FAILURES)
-        for name in TEXT_SIDE_FILES:
-            side.setdefault(name, {}).update(_read_side(part / name))
-        if (part / TRIALS).is_file():
-            trials += (part / TRIALS).read_text(encoding="utf-8").splitlines()
-        meta = _merge_meta(meta, part_meta, part)
-    order = list(meta.get("columns", {}))
-    cols = sorted(all_cols, key=lambda c: order.index(c) if c in order else len(order))  # the whole run's order
-    _write_tsv(out / PER_UTT, ["utt", *cols], [[u] + [rows[u].get(c, "") for c in cols] for u in sorted(rows)])
-    _write_lines(out / FAILURES, ["\t".join(f) for f in sorted(failures)])
-    for name, table in side.items():
-        if table:
-            _write_lines(out / name, [f"{u} {table[u]}".rstrip() for u in sorted(table)])
-    if trials:
-        _write_lines(out / TRIALS, sorted(set(trials)))
-    meta["merged_from"] = [str(p) for p in part_dirs]
-    return finalize(out, meta)
+def write_per_utt(path: Path, columns: Sequence[str], rows: Mapping[str, Mapping[str, float | None]]) -> None:
+    """per_utt.tsv of utt -> column -> value (missing or None = empty cell), rows C-sorted."""
+    lines = ["\t".join(["utt", *columns])]
+    lines += ["\t".join([u] + [_fmt(rows[u].get(c)) for c in columns]) for u in sorted(rows)]
+    _write_lines(path, lines)
 
 
-def clear_outputs(out: Path) -> None:
-    """Remove the files of an earlier run (an --overwrite rerun must not mix stale side files in)."""
-    names = [PER_UTT, FAILURES, SUMMARY, TRIALS, *TEXT_SIDE_FILES, *(f"confusion_{a}.json" for a in ATTR_LABELS)]
-    for name in names:
-        (out / name).unlink(missing_ok=True)
+def write_failures(path: Path, failures: Sequence[Failure]) -> None:
+    """failures.tsv, sorted; reasons squeezed to one line without tabs."""
+    _write_lines(path, sorted("\t".join((f.utt, f.metric, _clean(f.reason))) for f in failures))
 
 
-def read_per_utt(path: Path) -> tuple[list[str], dict[str, list[str]]]:
-    """Columns (without `utt`) and utt -> cell strings of a per_utt.tsv."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or not lines[0].startswith("utt"):
-        raise UserError(f"{path}:1: expected a header starting with `utt`")
-    header = lines[0].split("\t")
-    rows = {}
-    for lineno, line in enumerate(lines[1:], start=2):
-        cells = line.split("\t")
-        if len(cells) != len(header):
-            raise UserError(f"{path}:{lineno}: {len(cells)} cells, header has {len(header)}")
-        rows[cells[0]] = cells[1:]
-    return header[1:], rows
+def write_side(path: Path, table: Mapping[str, str]) -> None:
+    """A `utt rest-of-line` side file, C-sorted."""
+    _write_lines(path, [f"{u} {_clean(table[u])}".rstrip() for u in sorted(table)])
 
 
-def read_failures(path: Path) -> list[tuple[str, str, str]]:
-    """(utt, metric, reason) rows of a failures.tsv (no header)."""
-    if not path.is_file():
-        return []
-    return [tuple(line.split("\t", 2)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def write_trials_scored(path: Path, trials: Sequence[ScoredTrial]) -> None:
+    """trials_scored.txt, sorted, duplicates dropped."""
+    _write_lines(path, sorted({f"{t.enroll} {t.test} {'target' if t.target else 'nontarget'} "
+                               f"{'-' if t.score is None else _fmt(t.score)}" for t in trials}))
 
 
-def _add_corpus_figures(out: Path, columns: list[str], rows: dict[str, list[str]], metrics: dict) -> None:
-    hyps, refs = _read_side(out / "hyp.txt"), _read_side(out / "ref.txt")
+def _add_corpus_figures(out: Path, per_utt: PerUtt, metrics: dict) -> None:
+    hyps, refs = read_side(out / "hyp.txt"), read_side(out / "ref.txt")
     both = sorted(set(hyps) & set(refs))
     if both:
         for col, value in corpus_rates([refs[u] for u in both], [hyps[u] for u in both]).items():
             if col in metrics:
                 metrics[col]["corpus"] = _num(value)
+    rows = per_utt.rows.values()
     if "duration_s" in metrics:
-        d = columns.index("duration_s")
-        metrics["duration_s"]["stats"] = duration_stats([float(r[d]) for r in rows.values() if r[d]])
+        metrics["duration_s"]["stats"] = duration_stats([r["duration_s"] for r in rows if r["duration_s"] is not None])
         if "rtf" in metrics:
-            r_i = columns.index("rtf")
-            pairs = [(float(r[r_i]), float(r[d])) for r in rows.values() if r[r_i] and r[d]]
+            pairs = [(r["rtf"], r["duration_s"]) for r in rows if r["rtf"] is not None and r["duration_s"] is not None]
             metrics["rtf"]["corpus"] = _num(corpus_rtf([p[0] for p in pairs], [p[1] for p in pairs]))
 
 
-def _add_eer(out: Path, failures: list, metrics: dict) -> None:
-    if not (out / TRIALS).is_file():
+def _add_eer(trials: list[ScoredTrial], metrics: dict) -> None:
+    if not trials:
         return
-    scored = [line.split() for line in (out / TRIALS).read_text(encoding="utf-8").splitlines() if line]
-    ok = [(float(s), lab == "target") for _, _, lab, s in scored if s != "-"]
-    entry = {"mean": None, "ci95": None, "n": len(ok), "n_failed": len(scored) - len(ok), "higher_is_better": False}
+    ok = [(t.score, t.target) for t in trials if t.score is not None]
+    entry = {"mean": None, "ci95": None, "n": len(ok), "n_failed": len(trials) - len(ok), "higher_is_better": False}
     try:
         eer = compute_eer([s for s, _ in ok], [t for _, t in ok])
         entry.update(mean=eer.eer, threshold=eer.threshold)
     except ValueError as err:
         entry["error"] = str(err)
     metrics["eer"] = entry
-
-
-def _merge_meta(meta: dict, part_meta: dict, part: Path) -> dict:
-    keep = {k: v for k, v in part_meta.items() if k not in ("metrics", "n_utts", "n_utts_with_failures", "ci95_method")}
-    if not meta:
-        return keep
-    for key in ("protocol", "gen_scp"):
-        if keep.get(key) != meta.get(key):
-            raise UserError(f"part {part}: {key} {keep.get(key)!r} differs from the first part's {meta.get(key)!r}")
-    meta["models"] = {**keep.get("models", {}), **meta.get("models", {})}
-    meta["columns"] = {**keep.get("columns", {}), **meta.get("columns", {})}
-    return meta
-
-
-def _read_side(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        return {}
-    table = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        utt, _, value = line.partition(" ")
-        if utt:
-            table[utt] = value
-    return table
 
 
 def _clean(text: str) -> str:
@@ -232,12 +364,8 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.8g}"
 
 
-def _num(value: float) -> float | None:
+def _num(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
-
-
-def _write_tsv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    _write_lines(path, ["\t".join(header)] + ["\t".join(r) for r in rows])
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:

@@ -1,6 +1,7 @@
 """Reports of the evaluation suite: RESULTS.md tables and a static HTML listening page built from score dirs.
 
-This module reads a score dir (the on-disk output of the scoring step) into a `ScoreDir`, which the renderers share:
+This module turns a score dir (read by tts_codec.eval.score_dir, the one reader) into a `ScoreDir`, the view the
+renderers share:
 
     <score_dir>/per_utt.tsv      header `utt <metric>...`; an empty cell is a failed score
     <score_dir>/summary.json     {"metrics": {name: {mean, ci95, n, n_failed, higher_is_better}}, "models": ...}
@@ -8,12 +9,11 @@ This module reads a score dir (the on-disk output of the scoring step) into a `S
     <score_dir>/hyp.txt, ref.txt raw ASR hypotheses and reference texts (Kaldi text; optional)
     <score_dir>/labels_<attr>.txt      `utt intended predicted` of classified attributes (optional)
     <score_dir>/confusion_<attr>.json  {"labels": [...], "matrix": [[...]], "accuracy": x} (optional)
-The writer is tts_codec.eval.score_dir; this reader only needs the files and tolerates extra keys.
+Extra keys in summary.json are tolerated.
 """
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from collections import Counter
@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tts_codec.data.table import read_table
 from tts_codec.errors import UserError
+from tts_codec.eval.score_dir import SUMMARY, Failure, read_labels, read_score_dir
 
 
 REQUIRED_METRIC_KEYS = ("mean", "n", "n_failed", "higher_is_better")
@@ -44,14 +44,6 @@ class MetricSummary(NamedTuple):
     higher_is_better: bool | None
     corpus: float | None = None
     notes: dict[str, str] = {}
-
-
-class Failure(NamedTuple):
-    """One line of failures.tsv."""
-
-    utt: str
-    metric: str
-    reason: str
 
 
 @dataclass
@@ -114,53 +106,35 @@ def format_number(value: float | None) -> str:
 
 
 def load_score_dir(path: str | os.PathLike, name: str | None = None) -> ScoreDir:
-    """Read a score dir; every malformed file raises a UserError naming the file (and line).
+    """Read a score dir through the one reader (tts_codec.eval.score_dir); malformed files raise a UserError
+    naming the file (and line). A non-finite per-utterance value shows as a failure of that cell.
 
     Args:
         path: the score dir.
         name: the system's display name (default: `<parent dir>/<dir>`, e.g. `decode_test/score`).
     """
-    path = Path(path)
-    if not path.is_dir():
-        raise UserError(f"score dir {path}: no such directory")
-    summary_json = _read_json(path / "summary.json")
-    metrics, per_utt = _read_per_utt(path / "per_utt.tsv")
+    files = read_score_dir(path)
+    path, summary = files.path, files.summary
     sdir = ScoreDir(
         name=name or "/".join(path.resolve().parts[-2:]),
         path=path,
-        summary=_parse_summary(path / "summary.json", summary_json),
-        per_utt_metrics=metrics,
-        scores=per_utt,
-        models={str(k): str(v) for k, v in (summary_json.get("models") or {}).items()},
-        protocol=str(summary_json.get("protocol") or ""),
-        ci_method=str(summary_json.get("ci95_method") or ""),
-        ref_dir=summary_json.get("ref_dir"),
-        gen_scp=summary_json.get("gen_scp"),
-        failures=_read_failures(path / "failures.tsv"),
+        summary=_parse_summary(path / SUMMARY, summary),
+        per_utt_metrics=files.per_utt.columns,
+        scores=files.per_utt.rows,
+        models={str(k): str(v) for k, v in (summary.get("models") or {}).items()},
+        protocol=str(summary.get("protocol") or ""),
+        ci_method=str(summary.get("ci95_method") or ""),
+        ref_dir=summary.get("ref_dir"),
+        gen_scp=summary.get("gen_scp"),
+        failures=files.failures,
+        hyp=files.side.get("hyp.txt"),
+        ref_text=files.side.get("ref.txt"),
     )
-    if (path / "hyp.txt").is_file():
-        sdir.hyp = read_table(path / "hyp.txt", allow_empty_value=True)
-    if (path / "ref.txt").is_file():
-        sdir.ref_text = read_table(path / "ref.txt", allow_empty_value=True)
     for labels_path in sorted(path.glob("labels_*.txt")):
-        attr = labels_path.stem[len("labels_"):]
-        sdir.labels[attr] = _read_labels(labels_path)
-    for conf_path in sorted(path.glob("confusion_*.json")):
-        attr = conf_path.stem[len("confusion_"):]
-        sdir.confusions[attr] = _parse_confusion(conf_path, _read_json(conf_path))
+        sdir.labels[labels_path.stem[len("labels_"):]] = read_labels(labels_path)
+    for attr, data in files.confusions.items():
+        sdir.confusions[attr] = _parse_confusion(path / f"confusion_{attr}.json", data)
     return sdir
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object at the top level")
-    return data
 
 
 def _parse_summary(path: Path, data: dict) -> dict[str, MetricSummary]:
@@ -190,56 +164,6 @@ def _parse_summary(path: Path, data: dict) -> dict[str, MetricSummary]:
 
 def _note(value: object) -> str:
     return format_number(float(value)) if isinstance(value, (int, float)) else str(value)
-
-
-def _read_per_utt(path: Path) -> tuple[list[str], dict[str, dict[str, float | None]]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        raise UserError(f"{path}: invalid UTF-8: {err}") from None
-    if not lines or lines[0].split("\t")[0] != "utt":
-        raise UserError(f"{path}:1: the header must start with the column 'utt'")
-    metrics = lines[0].split("\t")[1:]
-    scores: dict[str, dict[str, float | None]] = {}
-    for lineno, line in enumerate(lines[1:], start=2):
-        cells = line.split("\t")
-        if len(cells) != len(metrics) + 1:
-            raise UserError(f"{path}:{lineno}: {len(cells)} columns, the header has {len(metrics) + 1}")
-        utt = cells[0]
-        if not utt or utt in scores:
-            raise UserError(f"{path}:{lineno}: empty or duplicate utterance id {utt!r}")
-        try:
-            scores[utt] = {m: (float(c) if c.strip() else None) for m, c in zip(metrics, cells[1:])}
-        except ValueError as err:
-            raise UserError(f"{path}:{lineno}: {err}") from None
-    return metrics, scores
-
-
-def _read_failures(path: Path) -> list[Failure]:
-    """Read failures.tsv (tab-separated, or whitespace when there are no tabs); a missing file means no failures."""
-    if not path.is_file():
-        return []
-    failures = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or (lineno == 1 and line.split()[:2] == ["utt", "metric"]):
-            continue
-        parts = line.split("\t", 2) if "\t" in line else line.split(maxsplit=2)
-        if len(parts) < 2:
-            raise UserError(f"{path}:{lineno}: expected `utt metric reason`")
-        failures.append(Failure(parts[0], parts[1], parts[2].strip() if len(parts) > 2 else "unknown"))
-    return failures
-
-
-def _read_labels(path: Path) -> dict[str, tuple[str, str]]:
-    labels = {}
-    for utt, value in read_table(path).items():
-        fields = value.split()
-        if len(fields) != 2:
-            raise UserError(f"{path}: {utt}: expected `utt intended predicted`, got {value!r}")
-        labels[utt] = (fields[0], fields[1])
-    return labels
 
 
 def _parse_confusion(path: Path, data: dict) -> Confusion:
