@@ -27,27 +27,32 @@ def default_model_dir() -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_whisper(model_dir: str, threads: int):
+def _load_whisper(model_dir: str, threads: int, device: str = "cpu"):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from faster_whisper import WhisperModel
 
     if not (Path(model_dir) / "model.bin").is_file():
         raise UserError(f"--asr_model_dir {model_dir}: no model.bin (expected a CTranslate2 Whisper directory)")
-    return WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+    if device == "cpu":
+        return WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+    kind, _, index = device.partition(":")  # a resolved torch device string (tts_codec.devices)
+    return WhisperModel(str(model_dir), device=kind, device_index=int(index or 0), compute_type="default")
 
 
 class WhisperAsr:
     """Greedy/beam Whisper transcription of 16 kHz mono audio; the model loads on first use, once per process."""
 
-    def __init__(self, model_dir: str | None = None, beam_size: int = 1, language: str = "en", threads: int = 2):
+    def __init__(self, model_dir: str | None = None, beam_size: int = 1, language: str = "en", threads: int = 2,
+                 device: str = "cpu"):
         self.model_dir = str(model_dir) if model_dir else default_model_dir()
         self.beam_size = beam_size
         self.language = language
         self.threads = threads
+        self.device = device
 
     def transcribe(self, wav: np.ndarray) -> str:
         """Transcribe one utterance. Args: wav (N,) float32 at 16 kHz. Returns: the raw hypothesis text."""
-        model = _load_whisper(self.model_dir, self.threads)
+        model = _load_whisper(self.model_dir, self.threads, self.device)
         segments, _ = model.transcribe(
             np.asarray(wav, dtype=np.float32),
             language=self.language,

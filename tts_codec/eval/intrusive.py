@@ -5,11 +5,12 @@ outputs differ from their input by a few samples (evaluation.md §3 pitfalls 6, 
 """
 from __future__ import annotations
 
+import warnings
 from importlib import metadata
 
 import numpy as np
 
-from tts_codec.eval.scoring import EvalItem, Scorer, ScoreFailure, UttResult, trim_to_shorter
+from tts_codec.eval.scoring import MIN_SECONDS, EvalItem, Scorer, ScoreFailure, UttResult, trim_to_shorter
 
 INTRUSIVE_SR = 16000
 _PESQ_ERRORS = {
@@ -39,16 +40,25 @@ def pesq_score(ref: np.ndarray, deg: np.ndarray, sr: int = INTRUSIVE_SR, mode: s
 
 
 def stoi_score(ref: np.ndarray, deg: np.ndarray, sr: int = INTRUSIVE_SR, extended: bool = False) -> float:
-    """(Extended) short-time objective intelligibility of `deg` against `ref` (same length)."""
+    """(Extended) short-time objective intelligibility of `deg` against `ref` (same length).
+
+    Raises:
+        ScoreFailure: fewer than the 30 non-silent frames (~0.4 s) STOI needs; pystoi would return 1e-5 instead.
+    """
     from pystoi import stoi
 
-    return float(stoi(np.asarray(ref, dtype=np.float64), np.asarray(deg, dtype=np.float64), sr, extended=extended))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(stoi(np.asarray(ref, dtype=np.float64), np.asarray(deg, dtype=np.float64), sr, extended=extended))
+    if any("Not enough STFT frames" in str(w.message) for w in caught):
+        raise ScoreFailure(f"{'estoi' if extended else 'stoi'}: fewer than 30 non-silent frames (~0.4 s of speech)")
+    return value
 
 
 def _pair(item: EvalItem) -> tuple[np.ndarray, np.ndarray]:
     ref, deg = trim_to_shorter(item.audio("ref", INTRUSIVE_SR), item.audio("gen", INTRUSIVE_SR))
-    if len(ref) < INTRUSIVE_SR // 4:
-        raise ScoreFailure(f"overlap of ref and gen is only {len(ref) / INTRUSIVE_SR:.3f} s (need >= 0.25 s)")
+    if len(ref) < MIN_SECONDS * INTRUSIVE_SR:
+        raise ScoreFailure(f"overlap of ref and gen is only {len(ref) / INTRUSIVE_SR:.3f} s (need >= {MIN_SECONDS} s)")
     return ref, deg
 
 
@@ -86,4 +96,10 @@ class StoiScorer(Scorer):
 
     def score_one(self, item: EvalItem) -> UttResult:
         ref, deg = _pair(item)
-        return UttResult(values={"stoi": stoi_score(ref, deg), "estoi": stoi_score(ref, deg, extended=True)})
+        result = UttResult()
+        for column, extended in (("stoi", False), ("estoi", True)):
+            try:
+                result.values[column] = stoi_score(ref, deg, extended=extended)
+            except ScoreFailure as err:
+                result.failures[column] = str(err)
+        return result

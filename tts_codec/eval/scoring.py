@@ -1,14 +1,16 @@
 """The scorer contract: evaluation items, per-utterance results with failures, checked audio loading, summaries.
 
-A scorer turns a batch of `EvalItem`s into one `UttResult` each. Anything wrong with one utterance (missing or
-silent wav, unsupported sample rate, a library refusing the input) becomes a failure *reason* for that utterance
-and metric, never an exception that stops the run.
+A scorer turns a batch of `EvalItem`s into one `UttResult` each. Anything wrong with one utterance (missing,
+silent or too short wav, unsupported sample rate, a library refusing the input) becomes a failure *reason* for that
+utterance and metric, never an exception that stops the run. One rule for short audio holds for every metric:
+audio shorter than MIN_SECONDS is a failure, never a number averaged with real ones.
 """
 from __future__ import annotations
 
 import functools
 import math
 import os
+from collections import Counter
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional, Sequence, Tuple, Union
@@ -19,6 +21,7 @@ from tts_codec.errors import UserError
 
 MIN_SR, MAX_SR = 8000, 192000
 SILENCE_PEAK = 1e-4  # -80 dBFS: nothing a metric can measure
+MIN_SECONDS = 0.25  # shorter audio is a failure for every metric (PESQ's own floor; below a syllable)
 BOOTSTRAP_RESAMPLES = 2000
 
 #: An audio reference: a wav.scp spec (path or `cmd |`), or (spec, start_s, end_s) for a `segments` entry.
@@ -93,6 +96,7 @@ class EvalOptions:
     syllable_dict: str | None = None
     lang: str = "en"
     timing_file: str | None = None
+    device: str = "cpu"  # torch/CTranslate2 device of the model-based metrics (ASR, speaker embeddings)
 
 
 class Scorer(ABC):
@@ -169,8 +173,12 @@ def _load_native_cached(key: tuple[str, float, float | None], stamp: int) -> tup
         raise ScoreFailure(f"unreadable wav: {err}") from None
     if not MIN_SR <= sr <= MAX_SR:
         raise ScoreFailure(f"unsupported sample rate {sr} Hz in {where} (need {MIN_SR}..{MAX_SR})")
-    if wav.size == 0 or not np.isfinite(wav).all() or float(np.max(np.abs(wav))) < SILENCE_PEAK:
+    if wav.size and not np.isfinite(wav).all():
+        raise ScoreFailure(f"non-finite samples (NaN/inf) in {where}")
+    if wav.size == 0 or float(np.max(np.abs(wav))) < SILENCE_PEAK:
         raise ScoreFailure(f"silent or empty wav {where}")
+    if wav.size < MIN_SECONDS * sr:
+        raise ScoreFailure(f"too short to score: {wav.size / sr:.3f} s in {where} (every metric needs >= {MIN_SECONDS} s)")
     wav = np.ascontiguousarray(wav, dtype=np.float32)
     wav.setflags(write=False)
     return wav, sr
@@ -180,7 +188,8 @@ def load_checked(spec, sr: int) -> np.ndarray:
     """Mono float32 audio of an AudioSpec at `sr` (soxr resampling); read-only, cached for the current batch.
 
     Raises:
-        ScoreFailure: missing, unreadable, silent/empty, or outside the supported sample-rate range.
+        ScoreFailure: missing, unreadable, non-finite, silent/empty, shorter than MIN_SECONDS, or outside the
+            supported sample-rate range.
     """
     key = _key(spec)
     return _resampled(key, _stamp(key[0]), sr)
@@ -235,3 +244,13 @@ def run_scorers(items: Sequence[EvalItem], scorers: Sequence[Scorer], batch_size
                 target.failures.update(result.failures)
                 target.extras.update(result.extras)
     return merged
+
+
+def require_scores(results: dict[str, UttResult]) -> None:
+    """UserError when not one value was scored (every utterance failed every metric), naming the common reasons:
+    such a run is a broken input (wrong list, missing audio), not a result."""
+    if any(math.isfinite(v) for r in results.values() for v in r.values.values()):
+        return
+    reasons = Counter(reason for r in results.values() for reason in set(r.failures.values()))
+    common = "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common(2))
+    raise UserError(f"no utterance could be scored: all {len(results)} failed every metric ({common or 'no scores'})")

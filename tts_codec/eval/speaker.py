@@ -37,13 +37,16 @@ class SpeakerEncoder(ABC):
 class ResemblyzerEncoder(SpeakerEncoder):
     """GE2E d-vector from the resemblyzer wheel (256-d; 16 kHz, volume normalisation and VAD trim inside)."""
 
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
     def embed(self, wav: np.ndarray) -> np.ndarray:
         from resemblyzer import preprocess_wav
 
         pre = preprocess_wav(np.array(wav, dtype=np.float32))
         if pre.size < SPK_SR // 10:
             raise ScoreFailure("no speech left after resemblyzer's VAD trim")
-        return _unit(_resemblyzer().embed_utterance(pre))
+        return _unit(_resemblyzer(self.device).embed_utterance(pre))
 
     def version(self) -> str:
         return f"resemblyzer {metadata.version('resemblyzer')} GE2E pretrained.pt (proxy for WavLM-large SV)"
@@ -52,27 +55,28 @@ class ResemblyzerEncoder(SpeakerEncoder):
 class WavLMEncoder(SpeakerEncoder):
     """transformers WavLMForXVector loaded from a local directory (e.g. microsoft/wavlm-base-plus-sv)."""
 
-    def __init__(self, model_dir: str):
+    def __init__(self, model_dir: str, device: str = "cpu"):
         if not Path(model_dir).is_dir():
             raise UserError(f"--speaker_model_dir {model_dir}: no such directory")
         self.model_dir = str(model_dir)
+        self.device = device
 
     def embed(self, wav: np.ndarray) -> np.ndarray:
         import torch
 
-        extractor, model = _wavlm(self.model_dir)
+        extractor, model = _wavlm(self.model_dir, self.device)
         inputs = extractor(np.asarray(wav, dtype=np.float32), sampling_rate=SPK_SR, return_tensors="pt")
         with torch.inference_mode():
-            emb = model(**inputs).embeddings[0]  # (D,)
-        return _unit(emb.numpy())
+            emb = model(**inputs.to(self.device)).embeddings[0]  # (D,)
+        return _unit(emb.cpu().numpy())
 
     def version(self) -> str:
         return f"transformers {metadata.version('transformers')} WavLMForXVector from {self.model_dir}"
 
 
-def build_speaker_encoder(model_dir: str | None) -> SpeakerEncoder:
-    """WavLM x-vector when a local model dir is given, resemblyzer otherwise."""
-    return WavLMEncoder(model_dir) if model_dir else ResemblyzerEncoder()
+def build_speaker_encoder(model_dir: str | None, device: str = "cpu") -> SpeakerEncoder:
+    """WavLM x-vector when a local model dir is given, resemblyzer otherwise; `device` a resolved torch device."""
+    return WavLMEncoder(model_dir, device) if model_dir else ResemblyzerEncoder(device)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -89,19 +93,19 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _resemblyzer():
+def _resemblyzer(device: str = "cpu"):
     from resemblyzer import VoiceEncoder
 
-    return VoiceEncoder("cpu", verbose=False)
+    return VoiceEncoder(device, verbose=False)
 
 
 @functools.lru_cache(maxsize=1)
-def _wavlm(model_dir: str):
+def _wavlm(model_dir: str, device: str = "cpu"):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoFeatureExtractor, WavLMForXVector
 
     extractor = AutoFeatureExtractor.from_pretrained(model_dir, local_files_only=True)
-    model = WavLMForXVector.from_pretrained(model_dir, local_files_only=True).eval()
+    model = WavLMForXVector.from_pretrained(model_dir, local_files_only=True).eval().to(device)
     return extractor, model
 
 
@@ -112,7 +116,7 @@ class _SimScorer(Scorer):
 
     def __init__(self, options=None) -> None:
         super().__init__(options)
-        self.encoder = build_speaker_encoder(self.options.speaker_model_dir)
+        self.encoder = build_speaker_encoder(self.options.speaker_model_dir, self.options.device)
         self._cache: dict[tuple, np.ndarray] = {}  # prompts are shared by many targets (EARS pairs)
 
     def model_version(self) -> str:

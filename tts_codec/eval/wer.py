@@ -74,7 +74,8 @@ class WerScorer(Scorer):
     def __init__(self, options: EvalOptions | None = None) -> None:
         super().__init__(options)
         o = self.options
-        self.asr = WhisperAsr(o.asr_model_dir, beam_size=o.asr_beam_size, language=o.asr_language, threads=o.asr_threads)
+        self.asr = WhisperAsr(o.asr_model_dir, beam_size=o.asr_beam_size, language=o.asr_language, threads=o.asr_threads,
+                              device=o.device)
 
     def model_version(self) -> str:
         return f"{self.asr.version()}; normalisers simple + whisper_normalizer {metadata.version('whisper-normalizer')} EnglishTextNormalizer; jiwer {metadata.version('jiwer')}"
