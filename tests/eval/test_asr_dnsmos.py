@@ -15,15 +15,12 @@ SENTENCES = {"m3": ("en-us+m3", "The juice of lemons makes fine punch."),
 
 
 @pytest.fixture(scope="module")
-def wavs(tmp_path_factory):
+def wavs(tmp_path_factory, espeak_engine):
     from tts_codec.data.synth.espeak import Prosody, synthesize
 
     root = tmp_path_factory.mktemp("asr")
-    try:
-        for utt, (voice, text) in SENTENCES.items():
-            write_wav(root / f"{utt}.wav", synthesize(text, Prosody(voice), SR), SR)
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"eSpeak NG unavailable ({err}): pip install espeakng-loader")
+    for utt, (voice, text) in SENTENCES.items():
+        write_wav(root / f"{utt}.wav", synthesize(text, Prosody(voice), SR, espeak_engine), SR)
     return root
 
 

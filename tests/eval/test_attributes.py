@@ -9,7 +9,7 @@ from tts_codec.errors import UserError
 from tts_codec.attributes import hz_to_mel, load_boundaries, parse_gender, parse_level, to_level
 from tts_codec.eval.attributes import (GenderScorer, PitchScorer, SpeedScorer, confusion, count_syllables, mean_f0,
                                        read_arpabet, speech_duration)
-from tts_codec.eval.scoring import EvalItem, EvalOptions
+from tts_codec.eval.scoring import EvalItem, EvalOptions, ScoreFailure
 
 SR = 16000
 
@@ -107,3 +107,25 @@ def test_unvoiced_audio_fails(tmp_path):
     write_wav(tmp_path / "noise.wav", noise, SR)
     (result,) = PitchScorer().score([EvalItem("n", gen=str(tmp_path / "noise.wav"))])
     assert result.failures == {"f0_hz": "no voiced frames for F0", "pitch_acc": "no voiced frames for F0"}
+
+
+def test_low_male_espeak_voice_has_voiced_frames(tmp_path, espeak_engine):
+    """Regression: the mini corpus' ground truth `spk09_enus_m2_0004` (en-us+m2 at eSpeak pitch 29, F0 about 80 Hz)
+    had no frame with a pyin voicing probability >= 0.5 and failed as "no voiced frames for F0"."""
+    from tts_codec.data.synth.espeak import Prosody, synthesize
+
+    prosody = Prosody("en-us+m2", rate=123, pitch=29, pitch_range=60, word_gap=3, seed=1434653963)
+    wav = synthesize("The birch looked stark white and lonesome.", prosody, 24000, espeak_engine)
+    write_wav(tmp_path / "m2.wav", wav, 24000)  # as in the corpus: 24 kHz, resampled to 16 kHz when scored
+    item = EvalItem("spk09_enus_m2_0004", gen=str(tmp_path / "m2.wav"), labels={"gender": "male"})
+    (gender,) = GenderScorer().score([item])
+    assert gender.failures == {} and gender.values == {"gender_acc": 1.0}
+    (pitch,) = PitchScorer().score([item])
+    assert 70.0 < pitch.values["f0_hz"] < 110.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_frames_that_pyin_calls_voiced_are_rejected(seed):
+    noise = (0.1 * np.random.default_rng(seed).standard_normal(2 * SR)).astype(np.float32)
+    with pytest.raises(ScoreFailure, match="no voiced frames"):
+        mean_f0(noise)

@@ -12,13 +12,10 @@ SR = 16000
 
 
 @pytest.fixture(scope="module")
-def speech():
+def speech(espeak_engine):
     from tts_codec.data.synth.espeak import Prosody, synthesize
 
-    try:
-        return synthesize("The birch canoe slid on the smooth planks.", Prosody("en-us+m3"), SR)
-    except Exception as err:  # noqa: BLE001 - any engine problem means no speech source
-        pytest.skip(f"eSpeak NG unavailable ({err}): pip install espeakng-loader")
+    return synthesize("The birch canoe slid on the smooth planks.", Prosody("en-us+m3"), SR, espeak_engine)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ METRICS = "pesq,stoi,mel,rtf"
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(tmp_path_factory, espeak_engine):
     """ref data dir of 7 utterances and a generated scp: 4 lightly noised copies, one silent, one whose file
     is missing on disk, one absent from the scp."""
     from tts_codec.data.synth.espeak import Prosody, synthesize
@@ -26,10 +26,7 @@ def corpus(tmp_path_factory):
     utts = [f"spk{k % 2}_u{k}" for k in range(7)]
     wav_scp, text, gen, timing = {}, {}, {}, {}
     for k, utt in enumerate(utts):
-        try:
-            wav = synthesize(TEXTS[k % 4], Prosody("en-us+m3" if k % 2 else "en-us+f2"), SR)
-        except Exception as err:  # noqa: BLE001
-            pytest.skip(f"eSpeak NG unavailable ({err}): pip install espeakng-loader")
+        wav = synthesize(TEXTS[k % 4], Prosody("en-us+m3" if k % 2 else "en-us+f2"), SR, espeak_engine)
         write_wav(root / "ref" / f"{utt}.wav", wav, SR)
         wav_scp[utt], text[utt] = str(root / "ref" / f"{utt}.wav"), TEXTS[k % 4]
         if k == 4:

@@ -12,14 +12,11 @@ SR = 16000
 
 
 @pytest.fixture(scope="module")
-def voices():
+def voices(espeak_engine):
     from tts_codec.data.synth.espeak import Prosody, synthesize
 
-    try:
-        text = "Glue the sheet to the dark blue background."
-        return {v: synthesize(text, Prosody(v), SR) for v in ("en-us+m3", "en-us+f2")}
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"eSpeak NG unavailable ({err}): pip install espeakng-loader")
+    text = "Glue the sheet to the dark blue background."
+    return {v: synthesize(text, Prosody(v), SR, espeak_engine) for v in ("en-us+m3", "en-us+f2")}
 
 
 def test_cosine():

@@ -23,17 +23,27 @@ from tts_codec.eval.scoring import EvalItem, EvalOptions, Scorer, ScoreFailure, 
 
 ATTR_SR = 16000
 GENDER_F0_HZ = 165.0
-MIN_VOICED_PROB = 0.5
+# NOTE(f0): librosa >= 0.11 pyin compares each frame with a zero-padded copy of itself (librosa PR #1882), so the
+# energy of the last `lag` samples enters the difference function and the YIN trough rises with the period: on the
+# eSpeak male voices of the mini corpus (F0 80-110 Hz, lag 145-200 at 16 kHz) the trough is about 0.3 instead of
+# 0.2 and pyin's default threshold prior beta(2, 18) (mean 0.1) leaves every frame's voicing probability below
+# 0.5 (spk09_enus_m2_0004: at most 0.48). pYIN's mean-0.2 prior beta(2, 8) (Mauch & Dixon 2014) absorbs this.
+# https://github.com/librosa/librosa/pull/1882
+PYIN_BETA = (2.0, 8.0)
+# Frames without any trough under the thresholds get pyin's `no_trough_prob` (0.01), yet its HMM may still call
+# them voiced (white noise: up to 70 % of frames); every trough-bearing frame of voiced speech scores above 0.1.
+MIN_VOICED_PROB = 0.1
 _VOWEL_GROUP = re.compile(r"[aeiouy]+")
 
 
 def mean_f0(wav: np.ndarray, sr: int = ATTR_SR) -> float:
-    """Mean F0 (Hz) over voiced frames (voicing probability >= 0.5) of librosa.pyin; ScoreFailure if none."""
+    """Mean F0 (Hz) over the frames librosa.pyin calls voiced with a voicing probability >= MIN_VOICED_PROB
+    (threshold prior PYIN_BETA, see the NOTE above); ScoreFailure if there are none (noise, silence)."""
     import librosa
 
     f0, voiced, prob = librosa.pyin(np.asarray(wav, dtype=np.float32), fmin=50.0, fmax=600.0, sr=sr,
-                                 frame_length=1024, hop_length=320)
-    f0 = f0[voiced & np.isfinite(f0) & (prob >= MIN_VOICED_PROB)]  # pyin's HMM calls a few noise frames voiced
+                                 frame_length=1024, hop_length=320, beta_parameters=PYIN_BETA)
+    f0 = f0[voiced & np.isfinite(f0) & (prob >= MIN_VOICED_PROB)]
     if f0.size == 0:
         raise ScoreFailure("no voiced frames for F0")
     return float(f0.mean())

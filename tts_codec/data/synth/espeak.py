@@ -47,6 +47,14 @@ _IPA_MODE = 0x02
 _LOCK = threading.Lock()  # the library is one global state machine
 
 
+class EngineUnavailable(UserError):
+    """No eSpeak NG engine on this machine (neither the espeakng-loader library nor the espeak-ng program).
+
+    Its own class so that callers (and tests that skip without an engine) can tell a missing engine from a
+    synthesis error.
+    """
+
+
 @dataclass(frozen=True)
 class Prosody:
     """eSpeak settings for one utterance.
@@ -236,7 +244,8 @@ def get_engine(backend: str = "auto") -> Engine:
     """The shared engine: `library` (espeakng-loader), `cli` (espeak-ng on PATH) or `auto` (library, else cli).
 
     Raises:
-        UserError: when the requested backend (or, for auto, neither) is available.
+        EngineUnavailable: when the requested backend is not available (for auto: neither is).
+        UserError: for an unknown backend name.
     """
     if backend not in ("auto", "library", "cli"):
         raise UserError(f"--engine must be auto, library or cli, not {backend!r}")
@@ -246,11 +255,11 @@ def get_engine(backend: str = "auto") -> Engine:
             return LibraryEngine(espeakng_loader.get_library_path(), espeakng_loader.get_data_path())
         except (ImportError, OSError, RuntimeError) as err:
             if backend == "library":
-                raise UserError(f"eSpeak NG library unavailable ({err}); pip install espeakng-loader") from None
+                raise EngineUnavailable(f"eSpeak NG library unavailable ({err}); pip install espeakng-loader") from None
             log.info("espeakng-loader unavailable (%s); trying the espeak-ng program", err)
     program = shutil.which("espeak-ng")
     if program is None:
-        raise UserError("no eSpeak NG: pip install espeakng-loader (or apt-get install espeak-ng)")
+        raise EngineUnavailable("no eSpeak NG: pip install espeakng-loader (or apt-get install espeak-ng)")
     return CliEngine(program)
 
 
