@@ -31,7 +31,8 @@ GENDER_F0_HZ = 165.0
 # https://github.com/librosa/librosa/pull/1882
 PYIN_BETA = (2.0, 8.0)
 # Frames without any trough under the thresholds get pyin's `no_trough_prob` (0.01), yet its HMM may still call
-# them voiced (white noise: up to 70 % of frames); every trough-bearing frame of voiced speech scores above 0.1.
+# them voiced (white noise: up to 70 % of frames). A floor of 0.1 drops those and keeps at least 50 frames of
+# every utterance of the mini corpus.
 MIN_VOICED_PROB = 0.1
 _VOWEL_GROUP = re.compile(r"[aeiouy]+")
 
