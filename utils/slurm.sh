@@ -3,4 +3,5 @@
 # through --config (default conf/slurm.conf, else built-in defaults). --srun true runs one job in the foreground.
 #   utils/slurm.sh [--config conf/slurm.conf] [--max-jobs-run N] [--mem 4G] [--gpu 1] [--num-threads 2] \
 #       [--time 1:00:00] [--srun true] [JOB=1:N] logdir/name.JOB.log command args...
-exec "${PYTHON:-python}" -m tts_codec.bin.run_jobs --backend slurm "$@"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/find_python.sh"
+exec "${PYTHON}" -m tts_codec.bin.run_jobs --backend slurm "$@"

@@ -2,6 +2,6 @@
 # Kaldi-compatible name for a tts_codec verb:  utils/split_data.sh [--per-spk] <data-dir> <num-to-split>   # writes <data-dir>/split<N>/<1..N>
 # Runs `python -m tts_codec.bin.split_data "$@"`; see its --help. Kaldi-style dashed options (--utt-list) and the
 # project's snake_case ones (--utt_list) are both accepted.
-# Which python: ${PYTHON:-python}. Source the recipe's path.sh first (it activates the tts_codec venv), or set
-# PYTHON=/path/to/tts_codec/.venv/bin/python.
-exec "${PYTHON:-python}" -m tts_codec.bin.split_data "$@"
+# Which python: $PYTHON, else the active venv, else the project's .venv (see utils/find_python.sh).
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/find_python.sh"
+exec "${PYTHON}" -m tts_codec.bin.split_data "$@"

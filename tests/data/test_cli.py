@@ -111,6 +111,19 @@ WRAPPERS = {
 def test_every_wrapper_runs_its_verb(script):
     path = REPO / "utils" / script
     assert os.access(path, os.X_OK), f"{path} is not executable"
-    assert f'exec "${{PYTHON:-python}}" -m tts_codec.bin.{WRAPPERS[script]} "$@"' in path.read_text()
+    assert f'exec "${{PYTHON}}" -m tts_codec.bin.{WRAPPERS[script]} "$@"' in path.read_text()
     proc = _sh(script, "--help")
     assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+def test_wrappers_find_the_project_venv_outside_a_recipe(tmp_path):
+    """No PYTHON, no active venv, system PATH, run through a recipe's utils symlink from elsewhere."""
+    if not (REPO / ".venv" / "bin" / "python").is_file():
+        pytest.skip(f"{REPO}/.venv/bin/python does not exist")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH")}
+    env["PATH"] = "/usr/bin:/bin"
+    (tmp_path / "utt2spk").write_text("a-1 a\na-2 a\n")
+    proc = subprocess.run([str(REPO / "egs" / "mini" / "tts1" / "utils" / "utt2spk_to_spk2utt.sh"), "utt2spk"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "a a-1 a-2\n"
