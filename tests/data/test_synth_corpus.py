@@ -112,3 +112,35 @@ def test_mini_corpus_factory(tmp_path):
     assert time.perf_counter() - start < 2.0  # served from the cache
     assert DataDir.load(second / "train").text == DataDir.load(root / "train").text
     make_corpus(root, CorpusConfig(num_speakers=4, utts_per_speaker=3, dev_utts_per_speaker=1))  # copy resumes
+
+
+def test_sizes_presets_and_explicit_overrides():
+    from tts_codec.data.synth.corpus import SIZES, sized_config
+
+    assert sized_config("small") == CorpusConfig()  # the CI default is unchanged
+    large = sized_config("large")
+    plan = plan_corpus(large)
+    splits = {s: [u for u in plan if u.split == s] for s in ("train", "dev", "test")}
+    assert {s: len(v) for s, v in splits.items()} == {"train": 14 * 96, "dev": 14 * 4, "test": 2 * 12}
+    train_texts = {u.text for u in splits["train"]}
+    assert len(train_texts) >= 500  # several hundred distinct training sentences
+    eval_texts = {u.text for u in splits["dev"] + splits["test"]}
+    assert not eval_texts & train_texts  # evaluation sentences are never read in training
+    assert {u.speaker.id for u in splits["test"]}.isdisjoint({u.speaker.id for u in splits["train"]})
+    assert sized_config("large", utts_per_speaker=10).utts_per_speaker == 10
+    assert sized_config("large", num_speakers=None).num_speakers == SIZES["large"]["num_speakers"]
+    with pytest.raises(UserError, match="--size"):
+        sized_config("huge")
+
+
+def test_speaker_count_errors_name_the_right_flag(tmp_path, capsys):
+    for argv, expected in ((["--num_speakers", "0"], "--num_speakers must be in 4..16"),
+                           (["--num_speakers", "3"], "--num_speakers must be in 4..16"),
+                           (["--num_speakers", "3", "--num_test_speakers", "1"], None),
+                           (["--num_test_speakers", "-1"], "--num_test_speakers must be >= 0")):
+        if expected is None:
+            CorpusConfig(num_speakers=3, num_test_speakers=1).check()
+            continue
+        assert run_main(make_synthetic_corpus.main, ["--out_dir", str(tmp_path / "x")] + argv) == 2
+        assert expected in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -1,6 +1,7 @@
 """Synthesise a multi-speaker eSpeak NG corpus as Kaldi data dirs, or in the on-disk layout of EARS/LibriSpeech/VoxBox.
 
-Example: `tts-codec-synth --out_dir data/synth --num_speakers 8 --utts_per_speaker 12 --sample_rate 16000`
+Example: `tts-codec-synth --out_dir data/synth --num_speakers 8 --utts_per_speaker 12 --sample_rate 16000`;
+`--size large` gives about 70 minutes over 16 voices for codec quality runs (explicit count flags override a size).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from typing import Sequence
 
 from tts_codec.cli import new_parser, run_main, str2bool
-from tts_codec.data.synth.corpus import CorpusConfig, make_corpus
+from tts_codec.data.synth.corpus import SIZES, CorpusConfig, make_corpus, sized_config
 from tts_codec.data.synth.espeak import get_engine
 from tts_codec.data.synth.layouts import LAYOUTS, write_layout
 from tts_codec.errors import UserError
@@ -21,12 +22,20 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out_dir", required=True, help="corpus root (data dirs, or the corpus tree of --layout)")
     parser.add_argument("--layout", default="kaldi", choices=("kaldi",) + tuple(LAYOUTS),
                         help="kaldi: <out>/{train,dev,test} data dirs; others: the real corpus' file layout")
-    parser.add_argument("--num_speakers", type=int, default=defaults.num_speakers)
-    parser.add_argument("--utts_per_speaker", type=int, default=defaults.utts_per_speaker)
-    parser.add_argument("--dev_utts_per_speaker", type=int, default=defaults.dev_utts_per_speaker,
-                        help="of each seen speaker's utterances, how many (unseen sentences) go to dev")
-    parser.add_argument("--num_test_speakers", type=int, default=defaults.num_test_speakers,
-                        help="held-out speakers (test only), genders alternating")
+    parser.add_argument("--size", default="small", choices=tuple(SIZES),
+                        help="preset of the four counts below: " + "; ".join(
+                            f"{name}: " + ", ".join(f"{k} {v}" for k, v in preset.items())
+                            for name, preset in SIZES.items()))
+    parser.add_argument("--num_speakers", type=int, default=None, help="voices from the table (default: --size)")
+    parser.add_argument("--utts_per_speaker", type=int, default=None,
+                        help="utterances per seen speaker, dev included (default: --size)")
+    parser.add_argument("--dev_utts_per_speaker", type=int, default=None,
+                        help="of each seen speaker's utterances, how many (unseen sentences) go to dev "
+                             "(default: --size)")
+    parser.add_argument("--num_test_speakers", type=int, default=None,
+                        help="held-out speakers (test only), genders alternating (default: --size)")
+    parser.add_argument("--test_utts_per_speaker", type=int, default=None,
+                        help="utterances per held-out speaker (default: --size, else --utts_per_speaker)")
     parser.add_argument("--sample_rate", type=int, default=defaults.sample_rate,
                         help="kaldi layout only (EARS is 48 kHz, LibriSpeech/VoxBox 16 kHz)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -39,9 +48,10 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
-    cfg = CorpusConfig(num_speakers=args.num_speakers, utts_per_speaker=args.utts_per_speaker,
+    cfg = sized_config(args.size, num_speakers=args.num_speakers, utts_per_speaker=args.utts_per_speaker,
                        dev_utts_per_speaker=args.dev_utts_per_speaker, num_test_speakers=args.num_test_speakers,
-                       sample_rate=args.sample_rate, seed=args.seed)
+                       test_utts_per_speaker=args.test_utts_per_speaker, sample_rate=args.sample_rate,
+                       seed=args.seed)
     engine = get_engine(args.engine)
     if args.layout == "kaldi":
         make_corpus(args.out_dir, cfg, wav_dir=args.wav_dir, overwrite=args.overwrite, engine=engine)

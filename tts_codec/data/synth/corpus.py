@@ -1,7 +1,11 @@
 """A synthetic multi-speaker corpus as Kaldi data dirs `<out>/{train,dev,test}` (evaluation.md §10).
 
 Splits: train = the seen speakers' training sentences; dev = the same speakers reading sentences that appear in no
-training utterance; test = held-out speakers (one of each gender at least) reading held-out sentences. Every
+training utterance; test = held-out speakers (one of each gender at least) reading held-out sentences.
+Sentence rule: after a seeded shuffle of the list, the first n_eval sentences (as many as dev + test read, at most a
+quarter of the list) are evaluation sentences that no training utterance reads, so a codec sees them only at test
+time and an LM is tested on unseen text; training draws from the rest. `SIZES` names two presets: `small` (the CI
+default, about 5 minutes of audio) and `large` (16 voices, about 70 minutes, several hundred training sentences). Every
 utterance varies pitch and rate around its speaker's base, so the Spark-TTS pitch/speed levels (bicodec_spark.md §6)
 vary too. Everything follows from the seed: the same config gives byte-identical wavs and tables, and a rerun on
 the same out dir resumes (finished wavs are kept).
@@ -45,17 +49,44 @@ class CorpusConfig:
     sample_rate: int = 16000
     seed: int = 0
     sentences: str = "harvard"
+    test_utts_per_speaker: int | None = None  # None: utts_per_speaker
+
+    @property
+    def test_utts(self) -> int:
+        """Utterances each held-out speaker reads."""
+        return self.utts_per_speaker if self.test_utts_per_speaker is None else self.test_utts_per_speaker
 
     def check(self) -> None:
         """Raise a UserError naming the flag that is out of range."""
         if self.utts_per_speaker < 1:
             raise UserError(f"--utts_per_speaker must be >= 1, got {self.utts_per_speaker}")
+        if self.test_utts < 1:
+            raise UserError(f"--test_utts_per_speaker must be >= 1, got {self.test_utts}")
         if not 0 <= self.dev_utts_per_speaker < self.utts_per_speaker:
             raise UserError(f"--dev_utts_per_speaker must be in 0..{self.utts_per_speaker - 1} "
                             f"(below --utts_per_speaker), got {self.dev_utts_per_speaker}")
         if not 8000 <= self.sample_rate <= 96000:
             raise UserError(f"--sample_rate must be in 8000..96000 Hz, got {self.sample_rate}")
         select_speakers(self.num_speakers, self.num_test_speakers)
+
+
+#: Named corpus sizes (`--size`): CorpusConfig fields; explicit flags override them.
+SIZES: dict[str, dict[str, int]] = {
+    # 8 voices x 12 utterances: 96 utterances, about 5 minutes; the CI and `make demo` default.
+    "small": {"num_speakers": 8, "utts_per_speaker": 12, "dev_utts_per_speaker": 2, "num_test_speakers": 2},
+    # 16 voices: 14 seen x (96 train + 4 dev), 2 held-out x 12 test; about 70 minutes of training audio over
+    # several hundred distinct sentences, for codec quality runs (egs/mini/tts1/RESULTS.md).
+    "large": {"num_speakers": 16, "utts_per_speaker": 100, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
+              "test_utts_per_speaker": 12},
+}
+
+
+def sized_config(size: str = "small", **overrides) -> CorpusConfig:
+    """The CorpusConfig of preset `size` with `overrides` (None values are ignored)."""
+    if size not in SIZES:
+        raise UserError(f"--size must be one of {', '.join(SIZES)}, got {size!r}")
+    fields = {**SIZES[size], **{k: v for k, v in overrides.items() if v is not None}}
+    return CorpusConfig(**fields)
 
 
 @dataclass(frozen=True)
@@ -83,14 +114,14 @@ def plan_corpus(cfg: CorpusConfig) -> list[Utterance]:
     seen, held = select_speakers(cfg.num_speakers, cfg.num_test_speakers)
     sentences = list(load_sentences(cfg.sentences))
     np.random.default_rng(cfg.seed).shuffle(sentences)
-    n_eval = len(seen) * cfg.dev_utts_per_speaker + len(held) * cfg.utts_per_speaker
+    n_eval = len(seen) * cfg.dev_utts_per_speaker + len(held) * cfg.test_utts
     n_eval = min(n_eval, len(sentences) // 4)  # train keeps >= 3/4 of the sentences
     eval_pool, train_pool = sentences[:n_eval], sentences[n_eval:]
     plan = []
     for spk in sorted(seen + held, key=lambda s: s.index):
         rng = np.random.default_rng([cfg.seed, spk.index])
         if spk in held:
-            texts = [("test", t) for t in _draw(eval_pool, cfg.utts_per_speaker, rng)]
+            texts = [("test", t) for t in _draw(eval_pool, cfg.test_utts, rng)]
         else:
             n_train = cfg.utts_per_speaker - cfg.dev_utts_per_speaker
             texts = [("train", t) for t in _draw(train_pool, n_train, rng)]
@@ -136,7 +167,8 @@ def build_data_dir(utts: list[Utterance], paths: dict[str, Path], sample_rate: i
 
 
 def _info(cfg: CorpusConfig, engine: Engine, wav_dir: Path) -> dict:
-    return {"format": FORMAT_VERSION, "config": asdict(cfg), "engine": engine.name,
+    config = {k: v for k, v in asdict(cfg).items() if v is not None}  # unset options keep older dirs resumable
+    return {"format": FORMAT_VERSION, "config": config, "engine": engine.name,
             "engine_version": engine.version, "wav_dir": str(wav_dir)}
 
 

@@ -98,11 +98,12 @@ def select_speakers(num_speakers: int, num_test_speakers: int = 2) -> tuple[list
     Raises:
         UserError: naming --num_speakers / --num_test_speakers when the numbers do not fit the table.
     """
-    if not 3 <= num_speakers <= len(VOICES):
-        raise UserError(f"--num_speakers must be in 3..{len(VOICES)} (the voice table), got {num_speakers}")
-    if num_test_speakers < 0 or num_speakers - num_test_speakers < 2:
-        raise UserError(f"--num_test_speakers {num_test_speakers} must leave at least 2 of the {num_speakers} "
-                        "speakers for training")
+    if num_test_speakers < 0:
+        raise UserError(f"--num_test_speakers must be >= 0, got {num_test_speakers}")
+    least = num_test_speakers + 2  # at least 2 training speakers besides the held-out ones
+    if not least <= num_speakers <= len(VOICES):
+        raise UserError(f"--num_speakers must be in {least}..{len(VOICES)} (2 training speakers + "
+                        f"--num_test_speakers {num_test_speakers} held out; {len(VOICES)} voices), got {num_speakers}")
     speakers = [Speaker(i + 1, v) for i, v in enumerate(VOICES[:num_speakers])]
     held: list[Speaker] = []
     by_gender = {g: [s for s in reversed(speakers) if s.gender == g] for g in ("m", "f")}
