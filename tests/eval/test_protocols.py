@@ -93,6 +93,8 @@ def test_make_eval_list_ears_and_codec(tmp_path):
 def test_make_eval_list_seed(tmp_path, capsys):
     lst = tmp_path / "meta.lst"
     lst.write_text("b|prompt b|pb.wav|target b|gb.wav\na|prompt a|pa.wav|target a|ga.wav\n")
+    for name in ("pa", "pb", "ga", "gb"):  # the list is checked: every wav must exist
+        (tmp_path / f"{name}.wav").touch()
     assert run_main(make_eval_list.main, ["seed", "--meta_lst", str(lst), "--out_dir", str(tmp_path / "d")]) == 0
     data = DataDir.load(tmp_path / "d")
     assert data.text == {"a": "target a", "b": "target b"}

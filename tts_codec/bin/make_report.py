@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tts_codec.atomic import atomic_write, refuse_to_clobber
-from tts_codec.cli import new_parser, run_main, str2bool
+from tts_codec.cli import new_parser, positive_int, run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.eval.report import ScoreDir, load_score_dir
 from tts_codec.eval.report.html_page import write_listening_page
@@ -33,7 +33,7 @@ def get_parser() -> argparse.ArgumentParser:
                         help="generated wav.scp (or dir of <utt>.wav) per --score_dir (default: from summary.json)")
     parser.add_argument("--out_dir", required=True, help="writes RESULTS.md and html/ here")
     parser.add_argument("--title", default=None, help="experiment name (default: the --out_dir name)")
-    parser.add_argument("--max_rows", type=int, default=100, help="utterances on the listening page")
+    parser.add_argument("--max_rows", type=positive_int, default=100, help="utterances on the listening page")
     parser.add_argument("--worst_by", default="auto",
                         help="metric whose worst utterances fill half the rows (auto = WER/CER column; none)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled rows")
@@ -68,8 +68,6 @@ def _resolve(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
-    if args.max_rows < 1:
-        raise UserError(f"--max_rows must be at least 1, got {args.max_rows}")
     out_dir = Path(args.out_dir)
     refuse_to_clobber(out_dir / "RESULTS.md", args.overwrite, "report")
     if args.html:
@@ -81,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     title = args.title or out_dir.resolve().name
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = git_commit()
+    text = render_results_md(systems, title, "html/index.html" if args.html else None, date=date, commit=commit)
     if args.html:
         ref_dir = _resolve(args.ref_dir, systems[0].ref_dir, "--ref_dir", systems[0], required=False)
         gen_scps = [_resolve(g, s.gen_scp, "--gen_scp", s)
@@ -90,7 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed, header={"date": date, "git commit": commit or "unavailable"}, overwrite=args.overwrite,
         )
         log.info("wrote %s", index)
-    text = render_results_md(systems, title, "html/index.html" if args.html else None, date=date, commit=commit)
     with atomic_write(out_dir / "RESULTS.md") as handle:
         handle.write(text)
     log.info("wrote %s", out_dir / "RESULTS.md")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 from tts_codec.atomic import atomic_write
 from tts_codec.data.datadir import DataDir
-from tts_codec.data.table import read_table
+from tts_codec.data.table import read_lines, read_table
 from tts_codec.errors import UserError
 from tts_codec.attributes import parse_gender, parse_level
 from tts_codec.eval.eer import Trial
@@ -38,13 +39,18 @@ class MetaEntry(NamedTuple):
     gt_wav: str | None = None
 
 
-def read_meta_lst(path: str | os.PathLike) -> list[MetaEntry]:
-    """Read a meta.lst; relative wav paths are resolved against the list's directory (as seed-tts-eval does)."""
+def read_meta_lst(path: str | os.PathLike, strict: bool = False) -> list[MetaEntry]:
+    """Read a meta.lst; relative wav paths are resolved against the list's directory (as seed-tts-eval does).
+
+    With `strict` (lists made for inference), every infer_text must be speakable, a prompt_text empty or
+    speakable, and every wav must exist (UserError naming file and line). Scoring reads leniently: what is
+    missing fails per utterance.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such meta list")
     entries, seen = [], set()
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         fields = line.split("|")
@@ -54,7 +60,33 @@ def read_meta_lst(path: str | os.PathLike) -> list[MetaEntry]:
         seen.add(fields[0])
         wavs = [str(path.parent / w) if w and not os.path.isabs(w) else w for w in fields[2:3] + fields[4:5]]
         entries.append(MetaEntry(fields[0].strip(), fields[1], wavs[0], fields[3], wavs[1] if len(wavs) > 1 else None))
+        if strict:
+            _check_entry(entries[-1], f"{path}:{lineno}")
     return entries
+
+
+def text_problem(text: str | None, may_be_empty: bool = False) -> str | None:
+    """Why `text` cannot be spoken or scored (empty, blanks only, no letter or digit, a control character), or None."""
+    if text is None or text == "":
+        return None if may_be_empty else "empty text"
+    control = next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+    if control is not None:
+        return f"control character U+{ord(control):04X} in the text"
+    if not text.strip():
+        return "text of blanks only"
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        return f"text {text.strip()!r} has no letter or digit"
+    return None
+
+
+def _check_entry(entry: MetaEntry, where: str) -> None:
+    for field_name, text, may_be_empty in (("infer_text", entry.infer_text, False),
+                                           ("prompt_text", entry.prompt_text, True)):
+        if problem := text_problem(text, may_be_empty):
+            raise UserError(f"{where}: {field_name}: {problem}")
+    for field_name, wav in (("prompt_wav", entry.prompt_wav), ("gt_wav", entry.gt_wav)):
+        if wav is not None and not Path(wav).is_file():
+            raise UserError(f"{where}: {field_name} {wav}: no such file")
 
 
 def write_meta_lst(path: str | os.PathLike, entries: Sequence[MetaEntry]) -> None:
@@ -249,9 +281,25 @@ def pairs_to_meta(data: DataDir, pairs: dict[str, str]) -> list[MetaEntry]:
         if not isinstance(audio.get(prompt), str) or not isinstance(audio.get(target), str):
             raise UserError(f"data dir {data.path}: {target}/{prompt} need plain wav files (no segments or pipes) "
                             "for a meta list; dump the audio first")
+        for utt in (target, prompt):
+            if problem := text_problem(data.text.get(utt)):
+                raise UserError(f"{_where(data, 'text', utt)}: utterance {utt}: {problem}")
+            if not Path(audio[utt]).is_file():
+                raise UserError(f"{_where(data, 'wav.scp', utt)}: utterance {utt}: {audio[utt]}: no such file")
         entries.append(MetaEntry(target, data.text.get(prompt, ""), audio[prompt], data.text.get(target, ""),
                                  audio[target]))
     return entries
+
+
+def _where(data: DataDir, name: str, utt: str) -> str:
+    """`<data dir>/<name>:<line>` of the line of `utt` (for messages; the tables do not keep line numbers)."""
+    path = Path(data.path or ".") / name
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return str(path)
+    line = next((i for i, text in enumerate(lines, start=1) if text.split(maxsplit=1)[:1] == [utt]), None)
+    return f"{path}:{line}" if line else str(path)
 
 
 def parse_speakers(spec: str) -> tuple[str, ...]:

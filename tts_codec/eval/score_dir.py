@@ -31,6 +31,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 from tts_codec.atomic import atomic_write
 from tts_codec.attributes import GENDERS, LEVELS
+from tts_codec.data.table import read_lines
 from tts_codec.errors import UserError
 from tts_codec.eval.attributes import confusion
 from tts_codec.eval.codec_usage import USAGE_FILE
@@ -111,19 +112,6 @@ def refuse_foreign_files(out_dir: str | os.PathLike, option: str = "--out_dir") 
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise UserError(f"{option} {out} holds {shown}, which are not score files; it will not be replaced "
                         "(choose a directory of its own)")
-
-
-def read_lines(path: Path) -> list[str]:
-    """The lines of a UTF-8 text file; UserError naming the file when it is missing, unreadable or not UTF-8."""
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[:err.start].count(b"\n") + 1
-        raise UserError(f"{path}:{line}: not UTF-8 text ({err.reason})") from None
-    except OSError as err:
-        raise UserError(f"{path}: cannot read: {err.strerror}") from None
 
 
 def read_json(path: Path) -> dict:

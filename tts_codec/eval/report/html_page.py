@@ -10,8 +10,6 @@ import hashlib
 import logging
 import random
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -21,7 +19,7 @@ import jiwer
 import numpy as np
 from tqdm import tqdm
 
-from tts_codec.atomic import refuse_to_clobber
+from tts_codec.atomic import replace_dir
 from tts_codec.data.audio import read_audio, write_wav
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import read_table
@@ -179,8 +177,9 @@ def write_listening_page(
     seed: int = 0,
     header: Mapping[str, str] | None = None,
     overwrite: bool = False,
+    inputs: Sequence[str | Path] = (),
 ) -> Path:
-    """Build the page in a temporary directory beside `html_dir`, then move it into place.
+    """Build the page aside and swap it in (tts_codec.atomic.replace_dir): a failed build leaves the old page.
 
     Args:
         html_dir: the page directory to create (index.html inside).
@@ -191,27 +190,17 @@ def write_listening_page(
         max_rows, worst_by, seed: row selection (see `select_rows`, `pick_worst_metric`).
         header: extra `label: value` lines for the page header (date, commit, ...).
         overwrite: replace an existing `html_dir`.
+        inputs: files and dirs read for the page (default: the score dirs, gen_scps and ref_dir); `html_dir` may
+            not be, contain or lie in one of them.
     Returns:
         the path of index.html.
     """
     html_dir = Path(html_dir)
-    refuse_to_clobber(html_dir, overwrite, "listening page")
     if len(gen_scps) != len(systems):
         raise UserError(f"got {len(gen_scps)} generated wav.scp files for {len(systems)} score dirs")
-    html_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{html_dir.name}.", dir=html_dir.parent))
-    try:
-        _build(tmp, systems, ref_dir, gen_scps, title, max_rows, worst_by, seed, dict(header or {}))
-        old = html_dir.with_name(f".{html_dir.name}.old") if html_dir.exists() else None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-            html_dir.rename(old)
-        tmp.rename(html_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    inputs = list(inputs) or [*(s.path for s in systems), *gen_scps, *([ref_dir] if ref_dir else [])]
+    with replace_dir(html_dir, inputs, overwrite, "listening page") as new:
+        _build(new, systems, ref_dir, gen_scps, title, max_rows, worst_by, seed, dict(header or {}))
     return html_dir / "index.html"
 
 
