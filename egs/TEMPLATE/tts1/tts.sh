@@ -59,6 +59,28 @@ EOF
 
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$0: error: unexpected argument '$1' (options are --name value)" >&2; exit 2; }
+
+# ---- option checks: every numeric option once, one message each, before any stage runs ----
+option_error() { echo "$0: error: $*" >&2; exit 2; }
+check_int() {  # check_int NAME MIN: --NAME must be a whole number >= MIN
+  [[ "${!1}" =~ ^(0|[1-9][0-9]{0,8})$ ]] && [ "${!1}" -ge "$2" ] || option_error "--$1 must be a whole number >= $2, not '${!1}'"
+}
+check_seconds() {  # check_seconds NAME: --NAME must be a number of seconds >= 0
+  [[ "${!1}" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || option_error "--$1 must be a number of seconds >= 0, not '${!1}'"
+}
+last_stage=12
+for opt in stage stop_stage nj inference_nj num_nodes; do check_int "${opt}" 1; done
+check_int ngpu 0
+for opt in fs codec_max_steps; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
+check_seconds min_dur; check_seconds max_dur
+awk -v a="${min_dur}" -v b="${max_dur}" 'BEGIN { exit !(a < b) }' \
+  || option_error "--min_dur ${min_dur} must be below --max_dur ${max_dur}"
+[ "${stage}" -le "${last_stage}" ] || option_error "--stage ${stage}: the stages are 1..${last_stage}"
+[ "${stop_stage}" -ge "${stage}" ] \
+  || option_error "--stage ${stage} --stop_stage ${stop_stage} selects no stage (stop_stage must be >= stage)"
+for opt in ssl_model_dir asr_model_dir speaker_model_dir; do
+  [ -z "${!opt}" ] || [ -d "${!opt}" ] || option_error "--${opt} ${!opt}: no such directory"
+done
 . ./path.sh
 . ./cmd.sh
 
