@@ -14,7 +14,7 @@ from tts_codec.errors import UserError
 from tts_codec.testing.datadirs import make_data_dir
 
 SR, HOP = 16000, 320
-RAW = dict(volume_normalize=False, highpass_cutoff_freq=0.0)  # keep sample values traceable
+RAW = dict(sample_rate=SR, hop_length=HOP, volume_normalize=False, highpass_cutoff_freq=0.0)  # traceable samples
 
 
 class RampSource:
@@ -112,16 +112,17 @@ def test_collate_stacks_a_batch():
     assert batch["ref_wav"].shape == (2, 6 * SR) and batch["ssl_context_frames"] == 50
 
 
-def test_segment_config_reads_codec_keys_then_data_overrides():
-    cfg = {"sample_rate": 24000, "codec_conf": {"latent_hop_length": 480, "segment_duration": 1.0},
-           "data": {"segment_duration": 0.5, "batch_size": 3}}
-    conf = SegmentConfig.from_config(cfg)
+def test_segment_config_merges_sections_later_ones_winning():
+    conf = SegmentConfig.from_sections({"sample_rate": 24000, "hop_length": 480}, {"segment_duration": 1.0},
+                                       {"segment_duration": 0.5, "batch_size": 3})
     assert (conf.sample_rate, conf.hop_length, conf.segment_duration) == (24000, 480, 0.5)
+    with pytest.raises(UserError, match="data.hop_length is missing"):
+        SegmentConfig.from_sections({"sample_rate": 24000})
 
 
 def test_data_dir_source(tmp_path):
     data = DataDir.load(make_data_dir(tmp_path, duration=3.0, num_speakers=1, utts_per_speaker=2))
-    ds = CodecSegmentDataset(data, SegmentConfig(), train=True)
+    ds = CodecSegmentDataset(data, SegmentConfig(SR, HOP), train=True)
     item = ds[SampleKey(1, 0)]
     assert item["utt_id"] == "spk1-utt2" and item["wav"].shape == (120 * HOP,) and item["wav"].dtype == torch.float32
     assert item["wav"].abs().max() <= 1.0

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 from tts_codec.errors import UserError
-from tts_codec.train.trainer import CHECKPOINT_DIR, LAST, fit_codec
+from tts_codec.train.registry import fit_from_config
+from tts_codec.train.trainer import CHECKPOINT_DIR, LAST
 
 
 def test_first_batches_log_namespaced_losses_and_switch_to_d_vector(tmp_path, corpus, tiny_config, recorder_cls):
     tiny_config["d_vector_train_start"] = 1  # batches 0 and 1 use the x-vector
     recorder = recorder_cls()
-    task = fit_codec(tiny_config, tmp_path / "exp", corpus[0], None, max_steps=3, callbacks=[recorder])
+    task = fit_from_config(tiny_config, tmp_path / "exp", corpus[0], None, max_steps=3, callbacks=[recorder])
     metrics = task.trainer.callback_metrics
     for name in ("gen/mel", "gen/adv", "gen/feat", "gen/commit", "gen/codebook", "gen/ssl_recon", "gen/total",
                  "gen/grad_norm", "disc/loss", "disc/grad_norm", "lr/gen", "lr/disc", "codebook/perplexity",
@@ -29,13 +30,13 @@ def test_first_batches_log_namespaced_losses_and_switch_to_d_vector(tmp_path, co
 def test_unknown_loss_weight_is_named(tmp_path, corpus, tiny_config):
     tiny_config["loss_weights"]["mell"] = 1.0
     with pytest.raises(UserError, match="loss_weights: unknown term.*'mell'"):
-        fit_codec(tiny_config, tmp_path / "exp", corpus[0], None, max_steps=1)
+        fit_from_config(tiny_config, tmp_path / "exp", corpus[0], None, max_steps=1)
 
 
 @pytest.mark.slow
 def test_tiny_training_lowers_the_mel_loss(tmp_path, corpus, tiny_config, recorder_cls):
     recorder = recorder_cls()
-    fit_codec(tiny_config, tmp_path / "exp", corpus[0], corpus[1], max_steps=40, callbacks=[recorder])
+    fit_from_config(tiny_config, tmp_path / "exp", corpus[0], corpus[1], max_steps=40, callbacks=[recorder])
     start, end = sum(recorder.mel[:5]) / 5, sum(recorder.mel[-5:]) / 5
     print(f"mel loss: first 5 batches {start:.3f}, last 5 batches {end:.3f}")
     assert end < 0.85 * start
@@ -68,10 +69,10 @@ def test_exact_resume(tmp_path, corpus, tiny_config, recorder_cls):
     tiny_config["d_vector_train_start"] = 2  # the switch happens in the second half
     tiny_config["trainer"].update(checkpoint_every_n_steps=3, val_check_interval=2, limit_val_batches=1)
     whole = recorder_cls()
-    fit_codec(tiny_config, tmp_path / "whole", train, dev, max_steps=6, callbacks=[whole])
+    fit_from_config(tiny_config, tmp_path / "whole", train, dev, max_steps=6, callbacks=[whole])
     first, second = recorder_cls(), recorder_cls()
-    fit_codec(tiny_config, tmp_path / "split", train, dev, max_steps=3, callbacks=[first])
-    task = fit_codec(tiny_config, tmp_path / "split", train, dev, max_steps=6, callbacks=[second])
+    fit_from_config(tiny_config, tmp_path / "split", train, dev, max_steps=3, callbacks=[first])
+    task = fit_from_config(tiny_config, tmp_path / "split", train, dev, max_steps=6, callbacks=[second])
     assert task.batches_done == 6
 
     a, b = (_load(tmp_path / run / CHECKPOINT_DIR / LAST) for run in ("whole", "split"))

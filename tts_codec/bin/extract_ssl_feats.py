@@ -26,6 +26,7 @@ from tts_codec.data.ark import ArkWriter, load_scp_dict
 from tts_codec.data.codec_dataset import SegmentConfig, preprocess_audio
 from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
+from tts_codec.train.bicodec_task import segment_config
 
 log = logging.getLogger("extract_ssl_feats")
 INFO = "ssl_feats_info.json"
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.config)
     if args.ssl_model_dir:
         config.setdefault("ssl_conf", {})["model_dir"] = args.ssl_model_dir
-    seg = SegmentConfig.from_config(config)
+    seg = segment_config(config)
     data = DataDir.load(args.data_dir)
     out_dir = Path(args.out_dir)
     ark, scp, info_path = output_paths(out_dir, args.job)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.config import load_config
-from tts_codec.train.trainer import fit_codec
+from tts_codec.train.registry import fit_from_config
 
 log = logging.getLogger("train_codec")
 
@@ -47,8 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.setdefault("data", {})[key] = getattr(args, key)
     if args.ssl_model_dir:
         config.setdefault("ssl_conf", {})["model_dir"] = args.ssl_model_dir
-    fit_codec(config, args.output_dir, args.train_data, args.valid_data, args.feats_dir, ngpu=args.ngpu,
-              num_nodes=args.num_nodes, max_steps=args.max_steps, resume=args.resume, overwrite=args.overwrite)
+    fit_from_config(config, args.output_dir, args.train_data, args.valid_data, ngpu=args.ngpu,
+                    num_nodes=args.num_nodes, max_steps=args.max_steps, resume=args.resume, overwrite=args.overwrite,
+                    feats_dir=args.feats_dir)
     return 0
 
 

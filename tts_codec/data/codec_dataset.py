@@ -34,10 +34,10 @@ class AudioSource(Protocol):
 
 @dataclasses.dataclass
 class SegmentConfig:
-    """The segment keys of the training config's `data:` section (defaults = the official BiCodec values)."""
+    """Segment settings; the rate and hop come from the codec, the other defaults are the official BiCodec values."""
 
-    sample_rate: int = 16000
-    hop_length: int = 320
+    sample_rate: int
+    hop_length: int
     frames_multiple: int = 4
     segment_duration: float = 2.4
     ref_segment_duration: float = 6.0
@@ -48,15 +48,14 @@ class SegmentConfig:
     ssl_context_duration: float = 1.0
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> "SegmentConfig":
-        """Defaults, then the codec's own data keys (`codec_conf`: latent_hop_length, segment_duration, ...),
-        then the training config's `data:` section."""
+    def from_sections(cls, *sections: Mapping[str, Any]) -> "SegmentConfig":
+        """Merge config sections (later ones win), keeping the keys that are fields; the rate and hop are required."""
         names = {f.name for f in dataclasses.fields(cls)}
-        codec = dict(cfg.get("codec_conf") or {})
-        if "latent_hop_length" in codec:
-            codec["hop_length"] = codec["latent_hop_length"]
-        merged = {"sample_rate": cfg.get("sample_rate", cls.sample_rate), **codec, **(cfg.get("data") or {})}
-        return cls(**{k: v for k, v in merged.items() if k in names})
+        merged = {k: v for section in sections for k, v in section.items() if k in names}
+        for key in ("sample_rate", "hop_length"):
+            if key not in merged:
+                raise UserError(f"config: data.{key} is missing (it normally comes from the codec)")
+        return cls(**merged)
 
     def frames(self, seconds: float) -> int:
         """Whole frames in `seconds`, rounded down to a multiple of `frames_multiple`."""

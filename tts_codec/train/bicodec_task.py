@@ -1,15 +1,21 @@
 """BiCodec training (bicodec_spark.md §4): the generic GAN loop of `tts_codec.train.gan.task` plus the VQ,
-speaker (x-vector -> d-vector) and SSL-reconstruction losses of the BiCodec generator step."""
+speaker (x-vector -> d-vector) and SSL-reconstruction losses of the BiCodec generator step, and its data module
+(segments of Kaldi data dirs, SSL features precomputed by stage 3 or computed on the fly)."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections import ChainMap
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tts_codec.config import require
+from tts_codec.data.ark import load_scp_dict
+from tts_codec.data.codec_dataset import CodecDataModule, CodecSegmentDataset, SegmentConfig
+from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
 from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
 
@@ -33,11 +39,11 @@ class BiCodecTask(GANCodecTask):
 
             generator = BiCodec.from_config({k: config[k] for k in self.CODEC_KEYS if k in config})
         self.generator = generator
-        batch_size = int((config.get("data") or {}).get("batch_size", 2))
+        batch_size = int(require(config, "data.batch_size"))
         if batch_size < 2:
             raise UserError(f"data.batch_size is {batch_size}; BiCodec training needs at least 2 per process (the "
                             "speaker encoder's BatchNorm normalises over the batch)")
-        self.hop_length = int(config.get("codec_conf", {}).get("latent_hop_length", 320))
+        self.hop_length = int(generator.hop_length)
         # The official test is `step > d_vector_train_start`, so batches 0..start are conditioned on the x-vector.
         self.d_vector_train_start = int(require(config, "d_vector_train_start"))
 
@@ -47,7 +53,7 @@ class BiCodecTask(GANCodecTask):
     def optional_terms(self) -> set[str]:
         return {"speaker"}
 
-    def export_generator(self, model_dir) -> None:
+    def export(self, model_dir) -> None:
         self.generator.save_pretrained(model_dir)
 
     def ssl_features(self, batch: dict[str, Any]) -> torch.Tensor:
@@ -82,3 +88,44 @@ class BiCodecTask(GANCodecTask):
         if hasattr(quantizer, "active_codes"):
             metrics["codebook/active_codes"] = float(quantizer.active_codes())
         return metrics
+
+
+def segment_config(config: Mapping[str, Any]) -> SegmentConfig:
+    """Training segments: the codec's rate and hop, its segment keys (`codec_conf`), then the `data:` section."""
+    codec = {k: v for k, v in require(config, "codec_conf").items() if not isinstance(v, dict)}
+    return SegmentConfig.from_sections(
+        {"sample_rate": require(config, "sample_rate"), "hop_length": require(config, "codec_conf.latent_hop_length")},
+        codec, config.get("data") or {})
+
+
+def find_feats_scps(feats_dir: str | Path, data_dir: str | Path) -> list[Path]:
+    """SSL feature scps of a data dir: `<feats_dir>/<data dir name>/ssl_feats.scp`, else its `ssl_feats.*.scp` jobs."""
+    root = Path(feats_dir) / Path(data_dir).name
+    single = root / "ssl_feats.scp"
+    scps = [single] if single.is_file() else sorted(root.glob("ssl_feats.*.scp"))
+    if not scps:
+        raise UserError(f"--feats_dir: no {single} (nor ssl_feats.<job>.scp files) for data dir {data_dir}; "
+                        "run stage 3 (python -m tts_codec.bin.extract_ssl_feats) first")
+    return scps
+
+
+def load_feats(scps: Sequence[Path]) -> Mapping[str, Any]:
+    """One lazy utt -> array mapping over several scps."""
+    return ChainMap(*[load_scp_dict(scp) for scp in scps])
+
+
+def build_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
+                     feats_dir: str | Path | None = None) -> CodecDataModule:
+    """The CodecDataModule over Kaldi data dirs (SSL features from `feats_dir` when given)."""
+    seg = segment_config(config)
+    data = require(config, "data")
+
+    def dataset(path, train):
+        feats = load_feats(find_feats_scps(feats_dir, path)) if feats_dir else None
+        return CodecSegmentDataset(DataDir.load(path), seg, train=train, ssl_feats=feats)
+
+    return CodecDataModule(
+        dataset(train_data, True), dataset(valid_data, False) if valid_data else None,
+        batch_size=int(require(config, "data.batch_size")), valid_batch_size=int(data.get("valid_batch_size", 1)),
+        num_workers=int(data.get("num_workers", 0)), seed=int(config.get("seed", 0)),
+    )

@@ -1,24 +1,29 @@
-"""Build the lightning.Trainer of a codec run: one code path for 1 CPU, N GPUs (DDP) and N nodes (torchrun/SLURM).
+"""The generic training loop: `build_trainer` and `fit(task, datamodule, output_dir)` for any LightningModule task.
 
-Lightning detects torchrun and SLURM from the environment; `--ngpu`/`--num_nodes` only say how many devices to
-use. Layout under the output dir: `checkpoints/last.ckpt` (+ the newest periodic checkpoints), `tensorboard/`.
+One code path for 1 CPU, N GPUs (DDP) and N nodes (torchrun/SLURM): Lightning detects torchrun and SLURM from the
+environment; `ngpu`/`num_nodes` only say how many devices to use. Every "step" in our configs counts training
+batches; a task that makes several optimiser steps per batch (a GAN: 2) says so in `optimizer_steps_per_batch`.
+Layout under the output dir: `config.yaml`, `checkpoints/last.ckpt` (+ the newest periodic checkpoints),
+`tensorboard/`, and `model/` when the task has `export(model_dir)`.
 """
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
+import torch
 from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
+from tts_codec.config import load_config, save_config
 from tts_codec.errors import UserError
-from tts_codec.train.gan.task import OPTIMIZER_STEPS_PER_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +32,31 @@ CHECKPOINT_DIR = "checkpoints"
 LAST = "last.ckpt"
 
 
+def steps_per_batch(task: L.LightningModule) -> int:
+    """Optimiser steps the task makes per training batch (1 unless it sets `optimizer_steps_per_batch`)."""
+    return int(getattr(task, "optimizer_steps_per_batch", 1))
+
+
 class BatchProgressBar(TQDMProgressBar):
-    """A tqdm bar counting training batches (Lightning's own total counts optimiser steps, 2 per GAN batch)."""
+    """A tqdm bar counting training batches (Lightning's own total counts optimiser steps)."""
 
     @property
     def total_train_batches(self) -> int | float:
-        return min(self.trainer.num_training_batches, self.trainer.max_steps // OPTIMIZER_STEPS_PER_BATCH)
+        per_batch = steps_per_batch(self.trainer.lightning_module)
+        return min(self.trainer.num_training_batches, self.trainer.max_steps // per_batch)
 
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
         super().on_train_epoch_start(trainer, *args)
         self.train_progress_bar.set_description("train")
+
+
+class BatchCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint whose `batch_step` (name and "keep the newest k") counts training batches done."""
+
+    def _monitor_candidates(self, trainer: L.Trainer) -> dict[str, torch.Tensor]:
+        candidates = super()._monitor_candidates(trainer)
+        candidates["batch_step"] = torch.tensor(float(trainer.global_step // steps_per_batch(trainer.lightning_module)))
+        return candidates
 
 
 def trainer_settings(config: dict[str, Any], max_steps: int | None = None) -> dict[str, Any]:
@@ -66,17 +86,19 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
 def build_trainer(
     config: dict[str, Any],
     output_dir: str | Path,
+    optimizer_steps_per_batch: int = 1,
     ngpu: int = 0,
     num_nodes: int = 1,
     max_steps: int | None = None,
     callbacks: Sequence[Callback] = (),
     has_validation: bool = True,
 ) -> L.Trainer:
-    """A Trainer for a GAN codec task (steps count batches; see `tts_codec.train.gan.task`).
+    """A Trainer whose max_steps, checkpoint and validation intervals count training batches.
 
     Args:
         config: resolved training config (its `trainer:` section).
         output_dir: experiment dir; checkpoints and TensorBoard logs go below it.
+        optimizer_steps_per_batch: optimiser steps per batch of the task (`steps_per_batch(task)`).
         ngpu: GPUs per node (0 = CPU: one process, or torchrun's LOCAL_WORLD_SIZE processes).
         num_nodes: number of nodes (each with `ngpu` processes).
         max_steps: overrides trainer.max_steps.
@@ -94,7 +116,7 @@ def build_trainer(
         strategy = DDPStrategy(find_unused_parameters=bool(conf["find_unused_parameters"]))
     output_dir = Path(output_dir)
     every = int(conf["checkpoint_every_n_steps"])
-    checkpoint = ModelCheckpoint(
+    checkpoint = BatchCheckpoint(
         dirpath=output_dir / CHECKPOINT_DIR,
         filename="batch{batch_step:08.0f}",
         auto_insert_metric_name=False,
@@ -102,11 +124,11 @@ def build_trainer(
         mode="max",
         save_top_k=int(conf["keep_checkpoints"]),
         save_last=True,
-        every_n_train_steps=every * OPTIMIZER_STEPS_PER_BATCH,
+        every_n_train_steps=every * optimizer_steps_per_batch,
         save_on_train_epoch_end=False,
     )
     val_every = int(conf["val_check_interval"])
-    # The checkpoint holds the state after both updates of the batch, which is what resuming needs.
+    # The checkpoint holds the state after all updates of the batch, which is what resuming needs.
     warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     return L.Trainer(
         accelerator="gpu" if ngpu > 0 else "cpu",
@@ -114,7 +136,7 @@ def build_trainer(
         num_nodes=num_nodes,
         strategy=strategy,
         precision=str(conf["precision"]),
-        max_steps=int(conf["max_steps"]) * OPTIMIZER_STEPS_PER_BATCH,
+        max_steps=int(conf["max_steps"]) * optimizer_steps_per_batch,
         max_epochs=-1,
         val_check_interval=val_every,
         check_val_every_n_epoch=None,
@@ -145,80 +167,25 @@ def cluster_environment() -> LightningEnvironment | None:
     return None
 
 
-def find_feats_scps(feats_dir: str | Path, data_dir: str | Path) -> list[Path]:
-    """SSL feature scps of a data dir: `<feats_dir>/<data dir name>/ssl_feats.scp`, else its `ssl_feats.*.scp` jobs."""
-    root = Path(feats_dir) / Path(data_dir).name
-    single = root / "ssl_feats.scp"
-    scps = [single] if single.is_file() else sorted(root.glob("ssl_feats.*.scp"))
-    if not scps:
-        raise UserError(f"--feats_dir: no {single} (nor ssl_feats.<job>.scp files) for data dir {data_dir}; "
-                        "run stage 3 (python -m tts_codec.bin.extract_ssl_feats) first")
-    return scps
-
-
-def load_feats(scps: Sequence[Path]):
-    """One lazy utt -> array mapping over several scps."""
-    from collections import ChainMap
-
-    from tts_codec.data.ark import load_scp_dict
-
-    return ChainMap(*[load_scp_dict(scp) for scp in scps])
-
-
-def build_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
-                     feats_dir: str | Path | None = None):
-    """The CodecDataModule over Kaldi data dirs (SSL features from `feats_dir` when given)."""
-    from tts_codec.data.codec_dataset import CodecDataModule, CodecSegmentDataset, SegmentConfig
-    from tts_codec.data.datadir import DataDir
-
-    seg = SegmentConfig.from_config(config)
-    data = dict(config.get("data") or {})
-
-    def dataset(path, train):
-        feats = load_feats(find_feats_scps(feats_dir, path)) if feats_dir else None
-        return CodecSegmentDataset(DataDir.load(path), seg, train=train, ssl_feats=feats)
-
-    return CodecDataModule(
-        dataset(train_data, True), dataset(valid_data, False) if valid_data else None,
-        batch_size=int(data.get("batch_size", 8)), valid_batch_size=int(data.get("valid_batch_size", 1)),
-        num_workers=int(data.get("num_workers", 0)), seed=int(config.get("seed", 0)),
-    )
-
-
-def build_task(config: dict[str, Any]):
-    """The LightningModule for `config["codec"]`."""
-    from tts_codec.train.bicodec_task import BiCodecTask
-
-    tasks = {"bicodec": BiCodecTask}
-    codec = config.get("codec")
-    if codec not in tasks:
-        raise UserError(f"config codec: {codec!r} has no training task; known: {sorted(tasks)}")
-    return tasks[codec](config)
-
-
-def fit_codec(
-    config: dict[str, Any],
+def fit(
+    task: L.LightningModule,
+    datamodule: L.LightningDataModule,
     output_dir: str | Path,
-    train_data: str | Path,
-    valid_data: str | Path | None = None,
-    feats_dir: str | Path | None = None,
     ngpu: int = 0,
     num_nodes: int = 1,
-    max_steps: int | None = None,
     resume: bool = True,
     overwrite: bool = False,
     callbacks: Sequence[Callback] = (),
-):
-    """Train a codec: save `<output_dir>/config.yaml`, fit (resuming from last.ckpt), save last.ckpt, export model/.
+    has_validation: bool = True,
+) -> L.LightningModule:
+    """Train `task` (whose resolved config is `task.config`): save `<output_dir>/config.yaml`, fit (resuming from
+    last.ckpt), save last.ckpt, and call `task.export(<output_dir>/model)` when the task has one.
 
     Returns:
-        The trained LightningModule.
+        The trained task.
     """
-    import shutil
-
-    from tts_codec.config import save_config
-
     output_dir = Path(output_dir)
+    config = task.config
     ckpt = last_checkpoint(output_dir) if resume else None
     if ckpt is None and any((output_dir / CHECKPOINT_DIR).glob("*.ckpt")):
         if not overwrite:
@@ -226,12 +193,8 @@ def fit_codec(
                             "or --overwrite true to start again")
         for name in (CHECKPOINT_DIR, "tensorboard", "model"):
             shutil.rmtree(output_dir / name, ignore_errors=True)
-    if max_steps is not None:
-        config = {**config, "trainer": {**(config.get("trainer") or {}), "max_steps": int(max_steps)}}
-    L.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
-    task = build_task(config)
-    datamodule = build_datamodule(config, train_data, valid_data, feats_dir)
-    trainer = build_trainer(config, output_dir, ngpu, num_nodes, None, callbacks, has_validation=valid_data is not None)
+    trainer = build_trainer(config, output_dir, steps_per_batch(task), ngpu, num_nodes, None, callbacks,
+                            has_validation=has_validation)
     if trainer.is_global_zero:
         _warn_changed_config(output_dir / "config.yaml", config, resuming=ckpt is not None)
         save_config(config, output_dir / "config.yaml")
@@ -240,9 +203,10 @@ def fit_codec(
     # weights_only=False: our own checkpoints, which carry RNG states for an exact resume.
     trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt, weights_only=False if ckpt else None)
     trainer.save_checkpoint(output_dir / CHECKPOINT_DIR / LAST, weights_only=False)
-    if trainer.is_global_zero:
-        task.export_generator(output_dir / "model")
-        log.info("trained %d batches; generator exported to %s", task.batches_done, output_dir / "model")
+    log.info("trained %d batches", trainer.global_step // steps_per_batch(task))
+    if trainer.is_global_zero and hasattr(task, "export"):
+        task.export(output_dir / "model")
+        log.info("model exported to %s", output_dir / "model")
     return task
 
 
@@ -250,8 +214,6 @@ def _warn_changed_config(path: Path, config: dict[str, Any], resuming: bool) -> 
     """On resume, name the top-level config sections that differ from the saved config.yaml."""
     if not resuming or not path.is_file():
         return
-    from tts_codec.config import load_config
-
     old = load_config(path)
     changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
     if changed:

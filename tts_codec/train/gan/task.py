@@ -56,6 +56,7 @@ class GANCodecTask(L.LightningModule):
     def __init__(self, config: dict[str, Any]):
         super().__init__()
         self.automatic_optimization = False
+        self.optimizer_steps_per_batch = OPTIMIZER_STEPS_PER_BATCH  # read by tts_codec.train.trainer
         self.config = copy.deepcopy(config)
         self.save_hyperparameters({"config": self.config})  # the resolved config travels in every checkpoint
         self.discriminator = WaveDiscriminator.from_config(dict(require(config, "discriminator")))
@@ -74,8 +75,8 @@ class GANCodecTask(L.LightningModule):
     def generate(self, batch: dict[str, Any], step: int, training: bool) -> GeneratorStep:
         raise NotImplementedError
 
-    def export_generator(self, model_dir) -> None:
-        """Write the trained generator in its inference format."""
+    def export(self, model_dir) -> None:
+        """Write the trained generator in its inference format (called by `tts_codec.train.trainer.fit`)."""
         raise NotImplementedError
 
     def extra_train_metrics(self, step: int) -> dict[str, float]:
@@ -87,7 +88,7 @@ class GANCodecTask(L.LightningModule):
     def batches_done(self) -> int:
         """Training batches completed (restored on resume); 0 before a trainer is attached."""
         trainer = self._trainer
-        return 0 if trainer is None else trainer.global_step // OPTIMIZER_STEPS_PER_BATCH
+        return 0 if trainer is None else trainer.global_step // self.optimizer_steps_per_batch
 
     def configure_optimizers(self):
         name = str(self.config.get("optim", "adamw"))
