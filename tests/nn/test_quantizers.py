@@ -65,3 +65,29 @@ def test_residual_fsq_shapes_and_decode():
     q2, i2 = two(torch.randn(1, 5, 2))
     assert i2.shape == (1, 5, 2)
     torch.testing.assert_close(two.decode(i2), q2)
+
+
+def test_fvq_dead_code_reset_reinitialises_unused_codes_from_batch_latents():
+    vq = make_fvq(threshold_ema_dead_code=0.5, dead_code_reset=True).train()
+    z = torch.randn(2, 16, 5)
+    before = vq.codebook.weight.detach().clone()
+    out = vq(z)
+    # the first batch: every code was below the threshold, so every row is now one of the batch latents
+    latents = out.z_e.detach().transpose(1, 2).reshape(-1, 4)
+    rows = vq.codebook.weight.detach()
+    assert torch.cdist(rows, latents).min(dim=1).values.max() < 1e-3
+    assert not torch.equal(rows, before)
+    assert (vq.cluster_size >= 1.0 - 1e-6).all()
+    frozen = rows.clone()
+    vq(z)  # every code now carries twice the threshold as its count: nothing is replaced on the next batch
+    assert torch.equal(vq.codebook.weight.detach(), frozen)
+
+
+def test_fvq_dead_code_reset_is_off_by_default_and_in_eval():
+    vq = make_fvq().train()
+    before = vq.codebook.weight.detach().clone()
+    vq(torch.randn(2, 16, 5))
+    assert torch.equal(vq.codebook.weight.detach(), before)
+    vq = make_fvq(dead_code_reset=True).eval()
+    vq(torch.randn(2, 16, 5))
+    assert torch.equal(vq.codebook.weight.detach(), make_fvq().codebook.weight.detach())

@@ -1,7 +1,9 @@
 """Factorised vector quantiser: project to a low-dim space, pick the nearest code by cosine, project back.
 
 No EMA codebook update: the codebook learns through the codebook loss. `cluster_size` is an EMA of code counts used
-only to report active codes (official BiCodec behaviour; there is no dead-code re-initialisation).
+to report active codes (official BiCodec behaviour). Ours, off by default (bicodec_spark.md §9 `dead_code_reset`):
+in training, codes whose EMA count fell below `threshold_ema_dead_code` are re-initialised from random latents of
+the current batch, so a small codebook trained briefly does not shrink to a few codes.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class FactorizedVectorQuantizer(nn.Module):
         codebook_loss_weight: weight of the codebook loss.
         decay: EMA decay of `cluster_size`.
         threshold_ema_dead_code: a code counts as active while its EMA count exceeds this.
+        dead_code_reset: re-initialise dead codes from batch latents in training (ours; official: False).
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class FactorizedVectorQuantizer(nn.Module):
         codebook_loss_weight: float = 1.0,
         decay: float = 0.99,
         threshold_ema_dead_code: float = 2.0,
+        dead_code_reset: bool = False,
     ):
         super().__init__()
         self.codebook_size = codebook_size
@@ -61,6 +65,7 @@ class FactorizedVectorQuantizer(nn.Module):
         self.codebook_loss_weight = codebook_loss_weight
         self.decay = decay
         self.threshold_ema_dead_code = threshold_ema_dead_code
+        self.dead_code_reset = dead_code_reset
         if input_dim != codebook_dim:
             self.in_project = wn_conv1d(input_dim, codebook_dim, kernel_size=1)
             self.out_project = wn_conv1d(codebook_dim, input_dim, kernel_size=1)
@@ -91,10 +96,28 @@ class FactorizedVectorQuantizer(nn.Module):
             with torch.no_grad():
                 counts = torch.bincount(indices.flatten(), minlength=self.codebook_size).to(self.cluster_size)
                 self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+                if self.dead_code_reset:
+                    self.reset_dead_codes(z_e)
         commit_loss = F.mse_loss(z_e, rows.detach()) * self.commitment
         codebook_loss = F.mse_loss(rows, z_e.detach()) * self.codebook_loss_weight
         z_q = z_e + (rows - z_e).detach()
         return FVQOutput(self.out_project(z_q), indices, z_e, commit_loss, codebook_loss)
+
+    @torch.no_grad()
+    def reset_dead_codes(self, z_e: torch.Tensor) -> int:
+        """Replace the codes whose EMA count is below the threshold by random latents of `z_e` (B, d, T).
+
+        A re-initialised code gets twice the threshold as its count, so when never picked it is replaced again
+        after ln 2 / (1 - decay) batches (69 at decay 0.99). Returns the number of codes replaced.
+        """
+        dead = (self.cluster_size < self.threshold_ema_dead_code).nonzero().flatten()
+        if dead.numel() == 0:
+            return 0
+        latents = z_e.detach().transpose(1, 2).reshape(-1, self.codebook_dim)
+        picks = torch.randint(latents.shape[0], (dead.numel(),), device=latents.device)
+        self.codebook.weight.data[dead] = latents[picks].to(self.codebook.weight.dtype)
+        self.cluster_size[dead] = 2 * self.threshold_ema_dead_code
+        return int(dead.numel())
 
     def tokenize(self, z: torch.Tensor) -> torch.Tensor:
         """Code indices (B, T) int64 of `z` (B, D, T)."""

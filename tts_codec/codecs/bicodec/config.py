@@ -75,13 +75,21 @@ class FeatureDecoderConfig:
 
 @dataclasses.dataclass
 class WaveGeneratorConfig:
-    """DAC wave generator (`codec_conf.decoder`)."""
+    """Wave generator (`codec_conf.decoder`): the official DAC decoder, or ours, a Vocos-style iSTFT generator.
+
+    `type: istft` (ours) reads input_channel, channels (backbone width), num_layers, intermediate_dim and n_fft;
+    the hop is prod(rates); kernel_sizes and d_out are not used.
+    """
 
     input_channel: int
     channels: int
     rates: list[int]
     kernel_sizes: list[int]
     d_out: int = 1
+    type: str = "dac"  # ours: dac | istft
+    num_layers: int = 4  # ours, istft: ConvNeXt blocks before the head
+    intermediate_dim: int | None = None  # ours, istft: ConvNeXt MLP width (default 3 x channels)
+    n_fft: int | None = None  # ours, istft: FFT size (default 4 x hop)
 
 
 @dataclasses.dataclass
@@ -95,6 +103,7 @@ class QuantizerConfig:
     codebook_loss_weight: float = 1.0
     decay: float = 0.99
     threshold_ema_dead_code: float = 2.0
+    dead_code_reset: bool = False  # ours: re-initialise unused codes from batch latents (bicodec_spark.md §9)
 
 
 @dataclasses.dataclass
@@ -112,3 +121,4 @@ class SpeakerEncoderConfig:
     perceiver_depth: int = 2  # ours: hard-coded in the official PerceiverResampler
     perceiver_heads: int = 8  # ours
     perceiver_dim_head: int = 64  # ours
+    token_batch_norm: bool = False  # ours: standardise the token latents over the batch before the FSQ

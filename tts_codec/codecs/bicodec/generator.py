@@ -1,10 +1,14 @@
-"""BiCodec wave generator: the DAC decoder (WN convs, snake, transposed-conv upsampling, dilated residual units)."""
+"""BiCodec wave generators: the official DAC decoder (WN convs, snake, transposed-conv upsampling, dilated residual
+units), and ours, a Vocos-style ConvNeXt + inverse-STFT generator for tiny CPU runs (`codec_conf.decoder.type`)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from tts_codec.codecs.bicodec.config import WaveGeneratorConfig
+from tts_codec.errors import UserError
+from tts_codec.nn.convnext import ConvNeXtBackbone
+from tts_codec.nn.istft_head import ISTFTHead
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import wn_conv1d, wn_conv_transpose1d
 
@@ -72,3 +76,31 @@ class WaveGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Args: x (B, input_channel, T). Returns (B, d_out, T * prod(rates)) in [-1, 1]."""
         return self.model(x)
+
+
+class ISTFTGenerator(nn.Module):
+    """Ours (Vocos): ConvNeXt backbone at the frame rate, then an inverse-STFT head; clamped to [-1, 1] like tanh."""
+
+    def __init__(self, cfg: WaveGeneratorConfig):
+        super().__init__()
+        self.hop_length = 1
+        for rate in cfg.rates:
+            self.hop_length *= rate
+        self.backbone = ConvNeXtBackbone(cfg.input_channel, cfg.channels, cfg.intermediate_dim or 3 * cfg.channels,
+                                         cfg.num_layers)
+        self.head = ISTFTHead(cfg.channels, cfg.n_fft or 4 * self.hop_length, self.hop_length)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (B, input_channel, T). Returns (B, 1, T * hop) in [-1, 1]."""
+        return self.head(self.backbone(x)).clamp(-1.0, 1.0)
+
+
+#: Registry of `codec_conf.decoder.type`.
+WAVE_GENERATORS = {"dac": WaveGenerator, "istft": ISTFTGenerator}
+
+
+def build_wave_generator(cfg: WaveGeneratorConfig) -> nn.Module:
+    """The generator named by `cfg.type`."""
+    if cfg.type not in WAVE_GENERATORS:
+        raise UserError(f"config: codec_conf.decoder.type must be one of {sorted(WAVE_GENERATORS)}, got {cfg.type!r}")
+    return WAVE_GENERATORS[cfg.type](cfg)

@@ -22,7 +22,7 @@ from tts_codec.codecs.base import Codec
 from tts_codec.codecs.bicodec import config as bc
 from tts_codec.codecs.bicodec.decoder import FeatureDecoder
 from tts_codec.codecs.bicodec.encoder import SemanticEncoder
-from tts_codec.codecs.bicodec.generator import WaveGenerator
+from tts_codec.codecs.bicodec.generator import build_wave_generator
 from tts_codec.codecs.bicodec.speaker import SpeakerEncoder
 from tts_codec.codecs.bicodec.ssl import SSLFeatureExtractor
 from tts_codec.config import require
@@ -101,7 +101,7 @@ class BiCodec(Codec):
         self.speaker_encoder = SpeakerEncoder(spk)
         self.prenet = FeatureDecoder(pre)
         self.postnet = FeatureDecoder(post)
-        self.decoder = WaveGenerator(gen)
+        self.decoder = build_wave_generator(gen)
         self.mel = MelSpectrogram(mel.sample_rate, mel.n_fft, mel.win_length, mel.hop_length, mel.mel_fmin,
                                   mel.mel_fmax, mel.num_mels, power=1.0, center=True)
         self.weight_norm_modules = [name for name, m in self.named_modules() if hasattr(m, "parametrizations")]
