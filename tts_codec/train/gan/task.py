@@ -65,6 +65,9 @@ class GANCodecTask(L.LightningModule):
         clip = config.get("grad_clip", {})
         self.grad_clip = {"gen": float(clip.get("gen", 1.0)), "disc": float(clip.get("disc", 1.0))}
         self.num_audio_samples = int(config.get("trainer", {}).get("num_audio_samples", 2))
+        # Ours: a mel-only phase first (no discriminator step, no adversarial/feature-matching terms) for this many
+        # batches; 0 (official) trains the GAN from the first batch.
+        self.adversarial_start = int(config.get("adversarial_start", 0))
         self._val_usage: CodebookUsage | None = None
         self._audio_targets_logged: set[str] = set()
 
@@ -143,17 +146,25 @@ class GANCodecTask(L.LightningModule):
         out = self.generate(batch, step=step, training=True)
         lrs = {"train/lr/gen": opt_g.param_groups[0]["lr"], "train/lr/disc": opt_d.param_groups[0]["lr"]}
 
+        adversarial = step >= self.adversarial_start
         self.toggle_optimizer(opt_d)
-        d_loss = discriminator_loss(self.discriminator(out.target), self.discriminator(out.recon.detach()))
-        d_norm = self._update(opt_d, sched_d, d_loss, self.grad_clip["disc"])
+        if adversarial:
+            d_loss = discriminator_loss(self.discriminator(out.target), self.discriminator(out.recon.detach()))
+            d_norm = self._update(opt_d, sched_d, d_loss, self.grad_clip["disc"])
+        else:  # mel-only phase: an empty step keeps Lightning's step counter at 2 per batch
+            opt_d.zero_grad(set_to_none=True)
+            opt_d.step()
+            d_loss = d_norm = torch.zeros(())
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
-        fake = self.discriminator(out.recon)
-        with torch.no_grad():
-            real = self.discriminator(out.target)
-        terms = {"mel": self.mel_loss(out.recon, out.target), "adv": generator_adversarial_loss(fake),
-                 "feat": feature_matching_loss(real, fake), **out.losses}
+        terms = {"mel": self.mel_loss(out.recon, out.target)}
+        if adversarial:
+            fake = self.discriminator(out.recon)
+            with torch.no_grad():
+                real = self.discriminator(out.target)
+            terms.update(adv=generator_adversarial_loss(fake), feat=feature_matching_loss(real, fake))
+        terms.update(out.losses)
         total = self.weighted_total(terms)
         g_norm = self._update(opt_g, sched_g, total, self.grad_clip["gen"])
         self.untoggle_optimizer(opt_g)
