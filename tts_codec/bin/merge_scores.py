@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from tts_codec.atomic import replace_dir
+from tts_codec.atomic import refuse_input_as_output, replace_dir
 from tts_codec.cli import add_overwrite, new_parser, run_main
 from tts_codec.eval.score_dir import refuse_foreign_files
 from tts_codec.eval.score_merge import merge_parts
@@ -27,6 +27,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
+    refuse_input_as_output(args.out_dir, args.parts, "merged score dir --out_dir")
     refuse_foreign_files(args.out_dir, "--out_dir")
     with replace_dir(args.out_dir, args.parts, args.overwrite, "merged score dir --out_dir") as new:
         summary = merge_parts(args.parts, new)

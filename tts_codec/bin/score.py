@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tts_codec.atomic import replace_dir
+from tts_codec.atomic import refuse_input_as_output, replace_dir
 from tts_codec.cli import add_overwrite, new_parser, positive_int, run_main
 from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
@@ -84,8 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     names = parse_metrics(args.metrics)
     check_args(args)
-    refuse_foreign_files(args.out_dir, "--out_dir")
     inputs = [getattr(args, flag) for flag in INPUT_FLAGS if getattr(args, flag)]
+    refuse_input_as_output(args.out_dir, inputs, "--out_dir")
+    refuse_foreign_files(args.out_dir, "--out_dir")
     with replace_dir(args.out_dir, inputs, args.overwrite, "--out_dir") as new:
         options = EvalOptions(**{k: getattr(args, k) for k in EvalOptions.__dataclass_fields__})
         scorers = build_scorers(names, options)
