@@ -1,6 +1,7 @@
 """Hostile-input testing: broken inputs, and a runner that checks an entry point refuses them properly.
 
-A `Case` names an entry point (`split_data` for `python -m tts_codec.bin.split_data`, or `utils/split_data.sh`),
+A `Case` names an entry point (`split_data` for `python -m tts_codec.bin.split_data`, `utils/split_data.sh`, or a
+script the case writes into its workspace, `./prog.sh`),
 builds its inputs in an empty workspace and returns the arguments. `check_case` runs it and asserts the project's
 rules for user mistakes: a non-zero exit, no Python traceback, a message naming the culprit (file, line or
 option), and a workspace left byte-for-byte as it was (nothing lost, nothing half-written).
@@ -40,7 +41,8 @@ class Case:
     """One hostile input for one entry point.
 
     Attributes:
-        entry: a `tts_codec.bin` module name, or a path under the repo such as `utils/run.sh`.
+        entry: a `tts_codec.bin` module name, a path under the repo such as `utils/run.sh`, or `./x.sh` in the
+            workspace (both run by bash).
         name: a short id for the test report.
         setup: builds the inputs in the (empty) workspace and returns the argument list.
         culprit: a phrase the error output must contain; `{ws}` stands for the workspace path.
@@ -160,14 +162,16 @@ def _in_process(module, argv: list[str]) -> Outcome:
     return Outcome(code, out.getvalue() + err.getvalue())
 
 
-def _command(case: Case, argv: list[str]) -> list[str]:
+def _command(case: Case, argv: list[str], ws: Path) -> list[str]:
+    if case.entry.startswith("./"):
+        return ["bash", str(ws / case.entry), *argv]
     if "/" in case.entry:
         return ["bash", str(REPO / case.entry), *argv]
     return [sys.executable, "-m", f"tts_codec.bin.{case.entry}", *argv]
 
 
 def _subprocess(case: Case, argv: list[str], ws: Path) -> Outcome:
-    command = _command(case, argv)
+    command = _command(case, argv, ws)
     if case.read_only and os.geteuid() == 0:
         command = ["setpriv", f"--bounding-set={DAC_CAPS}", f"--inh-caps={DAC_CAPS}", "--", *command]
     env = {**os.environ, "PYTHON": sys.executable, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}

@@ -1,0 +1,33 @@
+"""The hostile suite covers the entry points: every utils/*.sh and the data/job verbs of tts_codec/bin."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[1]
+#: utils files that are sourced helpers, exercised through the scripts that source them
+SOURCED = {"utils/find_python.sh", "utils/parse_options.sh"}
+DATA_AND_JOB_VERBS = {"fix_data_dir", "subset_data_dir", "copy_data_dir", "combine_data", "split_data",
+                      "utt2spk_to_spk2utt", "spk2utt_to_utt2spk", "filter_scp", "validate_data_dir", "format_audio",
+                      "merge_scp", "run_jobs"}
+
+
+def _all_cases() -> list:
+    cases = []
+    for path in sorted(HERE.glob("test_*.py")):
+        if path.name == Path(__file__).name:
+            continue
+        spec = importlib.util.spec_from_file_location(f"hostile_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cases += getattr(module, "CASES", [])
+    return cases
+
+
+def test_every_utils_script_and_data_verb_has_cases() -> None:
+    entries = {c.entry for c in _all_cases()}
+    scripts = {f"utils/{p.name}" for p in (REPO / "utils").glob("*.sh")} - SOURCED
+    assert not scripts - entries, f"utils scripts without hostile cases: {sorted(scripts - entries)}"
+    assert not DATA_AND_JOB_VERBS - entries, f"verbs without hostile cases: {sorted(DATA_AND_JOB_VERBS - entries)}"
+    assert "./prog.sh" in entries, "utils/parse_options.sh has no cases (they run through a ./prog.sh sourcing it)"
