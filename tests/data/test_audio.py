@@ -1,5 +1,7 @@
 """Audio reading: files and pipes, downmix, resampling, segments, and errors that name the spec."""
 import struct
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +119,31 @@ def test_write_wav_clips_and_is_atomic(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["x.wav"]
     with pytest.raises(ValueError, match="non-empty"):
         write_wav(path, np.zeros(0), SR)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples(tmp_path, bad):
+    wav = tone(0.1, SR, 440.0)
+    wav[7] = bad
+    soundfile.write(tmp_path / "f.wav", wav, SR, subtype="FLOAT")
+    with pytest.raises(UserError, match=r"f.wav' has 1 non-finite \(NaN or inf\) samples"):
+        read_audio(str(tmp_path / "f.wav"))
+    with pytest.raises(ValueError, match="refusing to write .*out.wav: 1 samples are NaN or inf"):
+        write_wav(tmp_path / "out.wav", wav, SR)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.wav"]
+
+
+def test_endless_pipe_times_out_and_is_killed(tmp_path):
+    pid_file = tmp_path / "pid"
+    spec = f"sh -c 'echo $$ > {pid_file}; exec sleep 30' |"
+    start = time.monotonic()
+    with pytest.raises(UserError, match=r"did not finish within 0.5 s"):
+        audio_info(spec, pipe_timeout=0.5)
+    assert time.monotonic() - start < 10
+    stat = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    for _ in range(100):  # killed at once; allow a moment for the kernel (a zombie awaiting init counts as gone)
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the pipe's command survived its timeout")

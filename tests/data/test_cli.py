@@ -127,3 +127,25 @@ def test_wrappers_find_the_project_venv_outside_a_recipe(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "a a-1 a-2\n"
+
+
+@pytest.mark.parametrize("kind, value, ok", [
+    ("positive_int", "3", 3), ("positive_int", "0", None), ("positive_int", "1.5", None), ("positive_int", "x", None),
+    ("non_negative_int", "0", 0), ("non_negative_int", "-1", None),
+    ("positive_float", "0.5", 0.5), ("positive_float", "0", None), ("positive_float", "inf", None),
+    ("non_negative_float", "0", 0.0), ("non_negative_float", "nan", None),
+    ("probability", "1", 1.0), ("probability", "1.01", None), ("probability", "-0.1", None),
+])
+def test_numeric_option_types_share_one_message(kind, value, ok, capsys):
+    from tts_codec import cli
+
+    parser = cli.new_parser("t")
+    parser.add_argument("--opt", type=getattr(cli, kind))
+    if ok is not None:
+        assert parser.parse_args(["--opt", value]).opt == ok
+        return
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--opt", value])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exc.value.code == 2
+    assert ": error: argument --opt: expected " in err and err.endswith(f"got {value!r}")

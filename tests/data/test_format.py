@@ -76,6 +76,44 @@ def test_unreadable_audio_is_dropped_with_reason(tmp_path: Path) -> None:
     assert result.filtered["spkA_001"].startswith("unreadable:")
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_audio_is_dropped_and_counted_never_written(tmp_path: Path, bad: float) -> None:
+    src = _make_dir(tmp_path)
+    wav = sf.read(tmp_path / "spkB_001.flac", dtype="float32")[0]
+    wav[1000:1010] = bad
+    sf.write(tmp_path / "spkB_001.wav", wav, 16000, subtype="FLOAT")
+    write_table(src / "wav.scp", {**read_table(src / "wav.scp"), "spkB_001": str(tmp_path / "spkB_001.wav")})
+    result = format_data_dir(src, tmp_path / "out", fs=8000)
+    assert result.kept == 3 and "non-finite (NaN or inf) samples" in result.filtered["spkB_001"]
+    assert "spkB_001" in read_table(tmp_path / "out" / "filtered_utts")
+    for path in (tmp_path / "out" / "wav").iterdir():
+        assert np.isfinite(sf.read(path)[0]).all()
+
+
+def test_nothing_kept_leaves_nothing_behind_and_the_rerun_works(tmp_path: Path) -> None:
+    src = _make_dir(tmp_path)
+    good = {utt: (tmp_path / f"{utt}.flac").read_bytes() for utt in DURATIONS}
+    for utt in DURATIONS:
+        (tmp_path / f"{utt}.flac").write_bytes(b"broken")
+    with pytest.raises(UserError, match="every utterance was dropped, nothing written"):
+        format_data_dir(src, tmp_path / "out", fs=16000)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    for utt, data in good.items():
+        (tmp_path / f"{utt}.flac").write_bytes(data)
+    assert format_data_dir(src, tmp_path / "out", fs=16000).kept == 4  # no --overwrite needed
+
+
+def test_failed_overwrite_keeps_the_previous_output(tmp_path: Path) -> None:
+    src = _make_dir(tmp_path)
+    format_data_dir(src, tmp_path / "out", fs=16000)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file()}
+    (src / "text").write_text((src / "text").read_text().replace("hello spkA_002", ""))
+    with pytest.raises(UserError, match="text:2: utterance 'spkA_002' has empty text"):
+        format_data_dir(src, tmp_path / "out", fs=16000, overwrite=True)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file()} == before
+
+
 def test_refuses_to_clobber_and_bad_arguments(tmp_path: Path) -> None:
     src = _make_dir(tmp_path)
     format_data_dir(src, tmp_path / "out", fs=16000)
