@@ -26,7 +26,7 @@ def load_config(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     """Load a YAML config, resolving `base:` (a path or list of paths relative to this file) first."""
     path = Path(path).resolve()
     if path in _seen:
-        raise UserError(f"config {path}: circular 'base:' chain {' -> '.join(map(str, _seen))}")
+        raise UserError(f"config {path}: circular 'base:' chain {' -> '.join(map(str, _seen + (path,)))}")
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:
@@ -36,9 +36,15 @@ def load_config(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     if not isinstance(data, dict):
         raise UserError(f"config {path}: top level must be a mapping, got {type(data).__name__}")
     bases = data.pop("base", None) or []
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
+        raise UserError(f"config {path}: 'base:' must be a path or a list of paths, got {bases!r}")
     merged: dict[str, Any] = {}
-    for base in [bases] if isinstance(bases, str) else bases:
-        merged = deep_merge(merged, load_config(path.parent / base, _seen + (path,)))
+    for base in bases:  # later bases override earlier ones; this file overrides them all
+        base_path = path.parent / base
+        if not base_path.is_file():
+            raise UserError(f"config {path}: base file {base!r} not found (looked for {base_path.resolve()})")
+        merged = deep_merge(merged, load_config(base_path, _seen + (path,)))
     return deep_merge(merged, data)
 
 

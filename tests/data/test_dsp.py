@@ -9,10 +9,10 @@ from tts_codec.testing.bicodec import tone
 
 def test_prepare_audio_resamples_downmixes_and_converts_int():
     stereo = np.stack([tone(1.0, 8000), tone(1.0, 8000)], axis=1)
-    out = prepare_audio(stereo, 8000, volume_normalize=False)
+    out = prepare_audio(stereo, 8000, 16000, volume_normalize=False)
     assert out.dtype == np.float32 and out.shape == (16000,)
     pcm = (tone(0.5) * 32767).astype(np.int16)
-    np.testing.assert_allclose(prepare_audio(pcm, 16000, volume_normalize=False), tone(0.5), atol=1e-4)
+    np.testing.assert_allclose(prepare_audio(pcm, 16000, 16000, volume_normalize=False), tone(0.5), atol=1e-4)
 
 
 @pytest.mark.parametrize("audio,match", [
@@ -22,7 +22,7 @@ def test_prepare_audio_resamples_downmixes_and_converts_int():
 ])
 def test_prepare_audio_rejects_bad_input_by_name(audio, match):
     with pytest.raises(UserError, match=f"utt1: .*{match}"):
-        prepare_audio(audio, 16000, what="utt1")
+        prepare_audio(audio, 16000, 16000, what="utt1")
 
 
 def test_volume_normalisation():

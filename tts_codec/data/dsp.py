@@ -15,13 +15,14 @@ from scipy.signal import lfilter
 from tts_codec.errors import UserError
 
 
-def prepare_audio(audio: np.ndarray, sample_rate: int, target_rate: int = 16000, volume_normalize: bool = True,
+def prepare_audio(audio: np.ndarray, sample_rate: int, target_rate: int, volume_normalize: bool = True,
                   highpass_cutoff: float | None = None, what: str = "audio") -> np.ndarray:
     """Mono float32 at `target_rate`, checked, optionally high-passed and volume-normalised.
 
     Args:
         audio: (N,) mono or (N, C) channels-last samples, float in [-1, 1] or integer PCM.
         sample_rate: rate of `audio`; other rates are resampled with soxr "VHQ" (as the official loader).
+        target_rate: the rate the caller's model reads (the codec's `sample_rate`).
         highpass_cutoff: e.g. 40.0 to apply the training pipeline's biquad high-pass.
         what: names the input in error messages (a file name or utterance id).
 

@@ -43,7 +43,7 @@ class SSLFeatureExtractor(nn.Module):
         kind = require(cfg, "ssl_conf.type")
         if kind == "logmel":
             n_mels = int(require(cfg, "ssl_conf.n_mels"))
-            mel = MelSpectrogram(int(cfg.get("sample_rate", 16000)), LOGMEL_WIN, LOGMEL_WIN, LOGMEL_HOP, n_mels=n_mels,
+            mel = MelSpectrogram(int(require(cfg, "sample_rate")), LOGMEL_WIN, LOGMEL_WIN, LOGMEL_HOP, n_mels=n_mels,
                                  power=1.0, center=False)
             return cls("logmel", mel, [], False, n_mels, [LOGMEL_WIN], [LOGMEL_HOP])
         if kind != "wav2vec2":
