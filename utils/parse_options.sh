@@ -3,8 +3,7 @@
 #
 # Every `--name value` (or `--name=value`) sets the shell variable `name`, which must already exist (a default
 # in the calling script): `--stop-stage 3` and `--stop_stage 3` both set stop_stage. An unknown option is an
-# error naming it; an option whose default is true/false or a number takes only true/false or a number.
-# `--config FILE` reads `name=value` lines (comments with #) before the command-line options
+# error naming it. `--config FILE` reads `name=value` lines (comments with #) before the command-line options
 # that follow it, so the command line wins. `--help` / `-h` prints $help_message and exits 0.
 # Options stop at the first argument that does not start with `--`; the rest stay in "$@".
 
@@ -20,11 +19,6 @@ __po_set() {  # __po_set NAME VALUE ORIGIN  (locals are prefixed so that no opti
   __po_old=${!__po_name}
   if [[ "$__po_old" == true || "$__po_old" == false ]] && [[ "$__po_value" != true && "$__po_value" != false ]]; then
     __po_die "option '--$1' takes true or false, not '$__po_value' ($__po_origin)"
-  fi
-  # Numbers likewise: a numeric default (stage=1, max_dur=30) takes only a number, so `--stage abc` fails here.
-  local __po_num='^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'
-  if [[ "$__po_old" =~ $__po_num ]] && ! [[ "$__po_value" =~ $__po_num || "$__po_value" == inf ]]; then
-    __po_die "option '--$1' takes a number, not '$__po_value' ($__po_origin)"
   fi
   printf -v "$__po_name" '%s' "$__po_value"
 }
