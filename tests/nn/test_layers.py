@@ -1,11 +1,12 @@
 """Shape and behaviour tests of the generic layers: weight norm, snake, AdaLN, ConvNeXt, sampling block."""
 import pytest
 import torch
+from torch import nn
 
 from tts_codec.nn.ada_layer_norm import AdaLayerNorm
 from tts_codec.nn.convnext import ConvNeXtBackbone, ConvNeXtBlock
 from tts_codec.nn.resample import SamplingBlock
-from tts_codec.nn.snake import Snake1d, snake
+from tts_codec.nn.snake import CachedSnake, Snake1d, snake, use_cached_snake
 from tts_codec.nn.weight_norm import has_weight_norm, remove_weight_norm, weight_to_g_v, wn_conv1d, wn_conv_transpose1d
 
 
@@ -48,6 +49,31 @@ def test_snake_formula_and_shape():
     torch.testing.assert_close(act(x), x + torch.sin(x) ** 2)
     alpha = torch.full((1, 3, 1), 2.0)
     torch.testing.assert_close(snake(x, alpha), x + torch.sin(2 * x) ** 2 / 2)
+
+
+def test_cached_snake_replaces_snake_modules_by_type_and_computes_the_same():
+    class RenamedSnake(Snake1d):  # a subclass with another name is still a snake
+        pass
+
+    class Alpha(nn.Module):  # a parameter called alpha does not make a module a snake
+        def __init__(self):
+            super().__init__()
+            self.alpha = nn.Parameter(torch.ones(1, 4, 1))
+
+        def forward(self, x):
+            return x * self.alpha
+
+    torch.manual_seed(0)
+    model = nn.Sequential(Snake1d(4), nn.Sequential(RenamedSnake(4)), Alpha())
+    for m in (model[0], model[1][0]):
+        m.alpha.data.uniform_(0.2, 3.0)
+    x = torch.randn(2, 4, 300)
+    expected = model(x)
+    assert use_cached_snake(model) == 2
+    assert isinstance(model[0], CachedSnake) and isinstance(model[1][0], CachedSnake) and isinstance(model[2], Alpha)
+    torch.testing.assert_close(model(x), expected, atol=1e-6, rtol=1e-5)
+    small_blocks = CachedSnake(model[0].alpha, block=256)  # several blocks of whole rows
+    torch.testing.assert_close(small_blocks(x), snake(x, model[0].alpha), atol=1e-6, rtol=1e-5)
 
 
 def test_ada_layer_norm_starts_as_layer_norm_for_unit_condition():
