@@ -1,0 +1,158 @@
+"""Spark LM training: examples of both objectives, token-bucketed resumable step streams, the task trained through
+the generic `fit`, validation metrics in TensorBoard, the export as an official LLM dir, exact resume."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from tts_codec.config import load_config
+from tts_codec.data.lm_dataset import IGNORE, LMDataset, StepStream, UtteranceRecords, token_buckets
+from tts_codec.errors import UserError
+from tts_codec.lm.spark import prompts as P
+from tts_codec.testing.spark_lm import SAMPLE_TEXTS, make_lm_corpus
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory):
+    from tts_codec.lm.spark.tokenizer import train_spark_tokenizer
+
+    out = tmp_path_factory.mktemp("tok") / "spark_bpe"
+    train_spark_tokenizer(list(SAMPLE_TEXTS) * 4, 320, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lmcorpus")
+    train, codes = make_lm_corpus(root, "train", num_utts=12)
+    dev, _ = make_lm_corpus(root, "dev", num_utts=4, seed=1)
+    return train, dev, codes
+
+
+def tiny_config(tokenizer_dir, **trainer) -> dict:
+    config = load_config(REPO / "conf" / "lm" / "spark_tiny.yaml")
+    config["tokenizer_dir"] = str(tokenizer_dir)
+    config["data"].update({"max_tokens": 600, "valid_max_tokens": 600, "accumulate_grad_batches": 2})
+    config["trainer"].update({"val_check_interval": 3, "limit_val_batches": 2, "log_every_n_steps": 1,
+                              "checkpoint_every_n_steps": 3, **trainer})
+    return config
+
+
+def test_each_utterance_gives_both_objectives_with_loss_on_the_continuation(tokenizer_dir, corpus):
+    from tts_codec.lm.spark.examples import ATTR_FILES, SparkExamples
+    from tts_codec.lm.spark.vocab import SparkVocab
+    from tts_codec.lm.text_tokenizer import load_tokenizer
+
+    train, _, codes = corpus
+    vocab = SparkVocab(load_tokenizer(tokenizer_dir))
+    records = UtteranceRecords(train, codes / "train", None, ATTR_FILES)
+    dataset = LMDataset(records, SparkExamples(vocab))
+    assert dataset.kinds == {"tts": 12, "control": 9}  # every 4th utterance has gender unknown
+    record = records[0]
+    tts, control = SparkExamples(vocab)(record)
+    prompt = P.render(P.tts_prompt(record["text"], record["global"]))
+    target = P.render(P.tts_target(record["semantic"]))
+    assert tts.input_ids.tolist() == vocab.tokenizer(prompt + target)["input_ids"]
+    n_prompt = len(vocab.tokenizer(prompt)["input_ids"])
+    assert (tts.labels[:n_prompt] == IGNORE).all() and tts.labels[n_prompt:].tolist() == tts.input_ids[n_prompt:].tolist()
+    assert tts.labels[-1] == vocab.eos_id and control.labels[-1] == vocab.eos_id
+    control_text = vocab.tokenizer.decode(control.input_ids[control.labels != IGNORE].tolist())
+    assert control_text.startswith("<|start_acoustic_token|><|pitch_value_") and "<|bicodec_global_" in control_text
+    assert np.count_nonzero(control.labels != IGNORE) == 4 + 34 + len(record["semantic"]) + 2
+    tts_only = LMDataset(records, SparkExamples(vocab, ["tts"]))
+    short = LMDataset(records, SparkExamples(vocab, ["tts"]), max_length=int(np.median(tts_only.lengths)))
+    assert set(short.kinds) == {"tts"} and 0 < len(short) < 12 and short.lengths.max() < tts_only.lengths.max()
+
+
+def test_step_stream_buckets_by_tokens_resumes_and_shards():
+    lengths = np.random.default_rng(0).integers(10, 200, size=50)
+    stream = StepStream(lengths, max_tokens=400, accumulate=2, seed=3)
+    steps = [s for s, _ in zip(iter(stream), range(40))]  # > 1 data epoch
+    for step in steps:
+        assert {m for m, _ in step} == {0, 1}
+        for m in (0, 1):
+            items = [i for mm, i in step if mm == m]
+            assert len(items) * lengths[items].max() <= 400
+    resumed = [s for s, _ in zip(iter(StepStream(lengths, 400, 2, seed=3, start=17)), range(23))]
+    assert resumed == steps[17:]
+    ranks = [[s for s, _ in zip(iter(StepStream(lengths, 400, 2, seed=3, rank=r, world_size=2)), range(3))]
+             for r in (0, 1)]
+    seen = [{i for step in r for _, i in step} for r in ranks]
+    assert not seen[0] & seen[1]
+    first_epoch = token_buckets(lengths, np.arange(50), 400, 1000)
+    assert sorted(i for b in first_epoch for i in b) == list(range(50))
+    with pytest.raises(UserError, match="cannot fill one step"):
+        list(zip(iter(StepStream(lengths[:2], 10_000, accumulate=4)), range(1)))
+
+
+def run(config, corpus, output_dir, callbacks=()):
+    from tts_codec.train.lm.spark_task import SparkLMTask, build_spark_datamodule
+    from tts_codec.train.trainer import fit
+
+    train, dev, codes = corpus
+    L.seed_everything(0, verbose=False)
+    task = SparkLMTask(config)
+    datamodule = build_spark_datamodule(config, train, dev, codes)
+    return fit(task, datamodule, output_dir, callbacks=callbacks, has_validation=True)
+
+
+class Order(L.Callback):
+    def __init__(self):
+        self.steps = []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        self.steps.append([b["input_ids"].sum().item() for b in batch])
+
+
+def test_tiny_lm_trains_logs_validation_and_exports(tokenizer_dir, corpus, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from tts_codec.lm.spark.model import load_llm_dir
+
+    task = run(tiny_config(tokenizer_dir, max_steps=6), corpus, tmp_path / "exp")
+    assert task.trainer.global_step == 6
+    events = EventAccumulator(str(tmp_path / "exp" / "tensorboard")).Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "val/loss", "val/acc_semantic", "val/tts/loss", "val/control/acc"} <= tags
+    losses = [e.value for e in events.Scalars("train/loss")]
+    assert losses[-1] < losses[0]
+    model, vocab = load_llm_dir(tmp_path / "exp" / "model")
+    assert len(vocab) == len(task.vocab)
+    for name, tensor in task.lm.state_dict().items():
+        assert torch.equal(tensor, model.state_dict()[name]), name
+
+
+def test_resume_is_exact(tokenizer_dir, corpus, tmp_path):
+    whole_order, first_order, second_order = Order(), Order(), Order()
+    whole = run(tiny_config(tokenizer_dir, max_steps=6), corpus, tmp_path / "whole", [whole_order])
+    run(tiny_config(tokenizer_dir, max_steps=3), corpus, tmp_path / "split", [first_order])
+    second = run(tiny_config(tokenizer_dir, max_steps=6), corpus, tmp_path / "split", [second_order])
+    assert whole_order.steps == first_order.steps + second_order.steps
+    for name, tensor in whole.lm.state_dict().items():
+        assert torch.equal(tensor, second.lm.state_dict()[name]), name
+    opt_a, opt_b = whole.optimizers().optimizer.state_dict(), second.optimizers().optimizer.state_dict()
+    for key, state in opt_a["state"].items():
+        for field, value in state.items():
+            assert torch.equal(value, opt_b["state"][key][field]), (key, field)
+    assert whole.lr_schedulers().state_dict() == second.lr_schedulers().state_dict()
+
+
+def test_noam_schedule_warms_up_decays_and_anneals():
+    from tts_codec.train.schedulers import build_scheduler
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = build_scheduler("noam", opt, {"max_lr": 1e-3, "warmup_steps": 100, "anneal_steps": [400],
+                                          "anneal_rate": 0.5, "min_lr": 1e-5})
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-5)  # step 0: 1/100 of the peak
+    assert sched.lr_at(99) == pytest.approx(1e-3)  # peak after warmup_steps updates
+    assert sched.lr_at(399) == pytest.approx(1e-3 * 0.5)  # 1/sqrt(n / warmup)
+    assert sched.lr_at(400) == pytest.approx(1e-3 * (100 / 401) ** 0.5 * 0.5)  # halved after 400
+    assert sched.lr_at(10**9) == 1e-5
+    with pytest.raises(UserError, match="warmup_steps > 0"):
+        build_scheduler("noam", opt, {"warmup_steps": 0})

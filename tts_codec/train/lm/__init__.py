@@ -1,0 +1,1 @@
+"""LM training: a generic token-bucketed data module and the Spark-TTS LM task."""

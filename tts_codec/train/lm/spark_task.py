@@ -1,0 +1,223 @@
+"""Spark-TTS LM training (stage 8, bicodec_spark.md section 5.4): the Qwen2 LM on both objectives, one optimiser
+(AdamW + Noam in the official recipe), gradient accumulation inside the step, loss on the labels only.
+
+One training batch = one optimiser step = `data.accumulate_grad_batches` micro-batches; the loss is the cross
+entropy summed over every label token of the step divided by their count (so long and short micro-batches weigh
+per token). Validation logs `val/loss`, `val/acc` (next-token accuracy on label positions) and
+`val/acc_semantic` (on positions whose target is a semantic token), also per objective (`val/tts/loss`, ...).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import random
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tts_codec.config import require
+from tts_codec.data.lm_dataset import IGNORE
+from tts_codec.errors import UserError
+from tts_codec.lm.spark.model import build_lm, export_llm_dir, load_llm_dir
+from tts_codec.lm.spark.vocab import SparkVocab
+from tts_codec.lm.text_tokenizer import load_tokenizer
+from tts_codec.train.schedulers import build_scheduler
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
+
+
+def tokenizer_dir_of(config: dict[str, Any]) -> Path:
+    """The tokenizer of a run: `init_llm_dir` (fine-tuning an official LLM) or `tokenizer_dir` (stage 4)."""
+    path = config.get("init_llm_dir") or config.get("tokenizer_dir")
+    if not path:
+        raise UserError("config: set tokenizer_dir (stage-4 output, --tokenizer_dir) or init_llm_dir "
+                        "(an official LLM/ directory, --init_llm_dir)")
+    return Path(path)
+
+
+def spark_vocab_of(config: dict[str, Any]) -> SparkVocab:
+    return SparkVocab(load_tokenizer(tokenizer_dir_of(config)))
+
+
+class SparkLMTask(L.LightningModule):
+    """Train the Spark-TTS Qwen2 LM.
+
+    Args:
+        config: resolved config: lm/lm_conf (model), tokenizer_dir or init_llm_dir, optim/optim_conf,
+            scheduler/scheduler_conf, grad_clip, data.
+    """
+
+    optimizer_steps_per_batch = 1
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self.automatic_optimization = False
+        self.config = copy.deepcopy(config)
+        self.save_hyperparameters({"config": self.config})
+        if config.get("init_llm_dir"):
+            self.lm, self.vocab = load_llm_dir(config["init_llm_dir"])
+            self.lm.train()
+        else:
+            self.vocab = spark_vocab_of(config)
+            self.lm = build_lm(config, self.vocab)
+        self.grad_clip = float(config.get("grad_clip", 1.0))
+        self._val: dict[str, torch.Tensor] = {}
+
+    @property
+    def batches_done(self) -> int:
+        """Optimiser steps done (restored on resume); 0 before a trainer is attached."""
+        return 0 if self._trainer is None else self.trainer.global_step
+
+    # ------------------------------------------------------------------ optimisation
+    def configure_optimizers(self):
+        name = str(self.config.get("optim", "adamw"))
+        if name not in OPTIMIZERS:
+            raise UserError(f"config optim: unknown optimiser {name!r}; known: {sorted(OPTIMIZERS)}")
+        conf = dict(self.config.get("optim_conf") or {})
+        conf.pop("lr", None)  # the scheduler sets absolute learning rates
+        if "betas" in conf:
+            conf["betas"] = tuple(conf["betas"])
+        try:
+            optimizer = OPTIMIZERS[name](self.lm.parameters(), lr=1.0, **conf)
+        except TypeError as err:
+            raise UserError(f"config optim_conf: {err}") from None
+        scheduler = build_scheduler(str(require(self.config, "scheduler")), optimizer,
+                                    dict(self.config.get("scheduler_conf") or {}))
+        return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
+
+    def token_losses(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-position CE (B, T-1) and argmax predictions (B, T-1) against `labels[:, 1:]`, and those labels."""
+        logits = self.lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logits, labels = logits[:, :-1].float(), batch["labels"][:, 1:]
+        ce = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+        return ce, logits.argmax(-1), labels
+
+    def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        count = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in steps)
+        optimizer.zero_grad(set_to_none=True)
+        total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
+        for i, batch in enumerate(steps):
+            last = i == len(steps) - 1
+            sync = nullcontext() if last or not hasattr(self.trainer.model, "no_sync") else self.trainer.model.no_sync()
+            with sync:
+                ce, pred, labels = self.token_losses(batch)
+                loss = ce.sum() / max(count, 1)
+                self.manual_backward(loss)
+            total += loss.detach()
+            correct += ((pred == labels) & (labels != IGNORE)).sum()
+        finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(total)), all=True)
+        norm = torch.nn.utils.clip_grad_norm_(self.lm.parameters(), self.grad_clip)
+        if not finite or not torch.isfinite(norm):
+            log.warning("non-finite loss or gradient at step %d: update skipped", self.batches_done)
+            optimizer.zero_grad(set_to_none=True)
+        lr = optimizer.param_groups[0]["lr"]
+        optimizer.step()
+        scheduler.step()
+        metrics = {"train/loss": total, "train/acc": correct / max(count, 1), "train/grad_norm": norm,
+                   "train/lr": lr, "train/tokens": float(count)}
+        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, on_step=True,
+                      batch_size=len(steps))
+        self.log("loss", total, prog_bar=True, logger=False, batch_size=len(steps))
+
+    # ------------------------------------------------------------------ validation
+    def on_validation_epoch_start(self) -> None:
+        self._val = {}
+
+    def validation_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
+        semantic = self.vocab.ranges["bicodec_semantic"]
+        for batch in steps:
+            ce, pred, labels = self.token_losses(batch)
+            valid = labels != IGNORE
+            is_sem = (labels >= semantic.start) & (labels < semantic.start + semantic.size)
+            hit = (pred == labels) & valid
+            for row, kind in enumerate(batch["kinds"]):
+                for prefix in ("", f"{kind}/"):
+                    self._add(prefix + "loss_sum", ce[row][valid[row]].sum())
+                    self._add(prefix + "tokens", valid[row].sum())
+                    self._add(prefix + "hits", hit[row].sum())
+                    self._add(prefix + "sem_hits", (hit[row] & is_sem[row]).sum())
+                    self._add(prefix + "sem_tokens", is_sem[row].sum())
+
+    def _add(self, key: str, value: torch.Tensor) -> None:
+        self._val[key] = self._val.get(key, torch.zeros((), device=self.device, dtype=torch.float64)) + value.double()
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        keys = sorted(self._val)
+        if not keys:
+            return
+        sums = torch.stack([self._val[k] for k in keys])
+        sums = self.trainer.strategy.reduce(sums, reduce_op="sum")
+        got = dict(zip(keys, sums.tolist()))
+        metrics = {}
+        for prefix in sorted({k[: k.rfind("/") + 1] for k in keys}):
+            tokens, sem = got[prefix + "tokens"], got[prefix + "sem_tokens"]
+            if tokens:
+                metrics[f"val/{prefix}loss"] = got[prefix + "loss_sum"] / tokens
+                metrics[f"val/{prefix}acc"] = got[prefix + "hits"] / tokens
+            if sem:
+                metrics[f"val/{prefix}acc_semantic"] = got[prefix + "sem_hits"] / sem
+        self.log_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in metrics.items()}, rank_zero_only=True)
+
+    # ------------------------------------------------------------------ export and exact resume
+    def export(self, model_dir: str | Path) -> None:
+        """Write the LM in the official `LLM/` layout (weights, config.json, tokenizer files)."""
+        export_llm_dir(self.lm, tokenizer_dir_of(self.config), model_dir, overwrite=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rng_states"] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                                    "python": random.getstate()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        states = checkpoint.get("rng_states")
+        if states:
+            torch.set_rng_state(states["torch"])
+            np.random.set_state(states["numpy"])
+            random.setstate(states["python"])
+
+
+def set_dir(root: str | Path, data_dir: str | Path, what: str) -> Path:
+    """`<root>/<data dir name>`: where stages 3 and 6 put the files of one set."""
+    path = Path(root) / Path(data_dir).name
+    if not path.is_dir():
+        raise UserError(f"{what}: no {path} for data dir {data_dir}")
+    return path
+
+
+def build_spark_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
+                           codes_dir: str | Path | None = None, attr_dir: str | Path | None = None):
+    """The LMDataModule of Spark-TTS: tokens from `<codes_dir>/<set>/` (stage 6), labels from `<attr_dir>/<set>/`
+    (stage 3; default: the data dir itself)."""
+    from tts_codec.data.lm_dataset import LMDataset, UtteranceRecords
+    from tts_codec.lm.spark.examples import ATTR_FILES, SparkExamples, check_codes
+    from tts_codec.train.lm.datamodule import LMDataModule
+
+    if codes_dir is None:
+        raise UserError("--codes_dir is required: the stage-6 token dir (e.g. dump/codes/<codec tag>)")
+    data = dict(config.get("data") or {})
+    vocab = spark_vocab_of(config)
+    build = SparkExamples(vocab, data.get("objectives", ("tts", "control")))
+
+    def dataset(path: str | Path) -> LMDataset:
+        codes = set_dir(codes_dir, path, "--codes_dir")
+        records = UtteranceRecords(path, codes, set_dir(attr_dir, path, "--attr_dir") if attr_dir else None,
+                                   ATTR_FILES)
+        check_codes(records.tokens.info, vocab, str(codes))
+        return LMDataset(records, build, data.get("max_length"))
+
+    return LMDataModule(
+        dataset(train_data), dataset(valid_data) if valid_data else None,
+        max_tokens=int(require(config, "data.max_tokens")),
+        accumulate=int(data.get("accumulate_grad_batches", 1)), pad_id=vocab.pad_id, seed=int(config.get("seed", 0)),
+        valid_max_tokens=data.get("valid_max_tokens"), num_workers=int(data.get("num_workers", 0)),
+        bucket_size=int(data.get("bucket_size", 1000)),
+    )
