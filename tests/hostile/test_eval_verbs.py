@@ -251,7 +251,24 @@ REPORT = [
          "--gen_scp: /nonexistent.scp does not exist"),
 ]
 
-CASES = SCORE + MERGE + EVAL_LIST + REPORT
+
+
+def _ro(ws: Path) -> Path:
+    (ws / "ro").mkdir()
+    return ws / "ro" / "out"
+
+
+READ_ONLY = [  # the output's parent is read-only (run as a subprocess, without root's override)
+    Case("score", "read_only_parent", lambda ws: [*_score_argv(ws)[:-1], _ro(ws)], "{ws}/ro", read_only=("ro",)),
+    Case("merge_scores", "read_only_parent", lambda ws: ["--out_dir", _ro(ws), *_parts(ws)], "{ws}/ro",
+         read_only=("ro",)),
+    Case("make_eval_list", "read_only_parent", lambda ws: ["clone", "--data_dir", data_dir(ws), "--out_dir", _ro(ws)],
+         "{ws}/ro", read_only=("ro",)),
+    Case("make_report", "read_only_parent", lambda ws: [*_report()(ws)[:3], _ro(ws), "--html", "false"], "{ws}/ro",
+         read_only=("ro",)),
+]
+
+CASES = SCORE + MERGE + EVAL_LIST + REPORT + READ_ONLY
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
