@@ -1,0 +1,1 @@
+"""Speed and parity measurements: our BiCodec alone, and side by side with the official Spark-TTS code."""
