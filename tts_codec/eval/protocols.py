@@ -21,6 +21,7 @@ from tts_codec.errors import UserError
 from tts_codec.attributes import parse_gender, parse_level
 from tts_codec.eval.eer import Trial
 from tts_codec.eval.scoring import EvalItem
+from tts_codec.labels.gender import UNKNOWN
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +181,15 @@ def audio_table(data: DataDir) -> dict[str, object]:
 
 
 def intended_labels(data: DataDir, utt: str) -> dict[str, str]:
-    """Intended attribute labels from utt2pitch / utt2speed / utt2gender (or spk2gender); validated."""
+    """Intended attribute labels from utt2pitch / utt2speed / utt2gender (or spk2gender); validated. `unknown`
+    (what stage 3 writes for what it could not measure) is no label."""
     labels = {}
     for attr, parse in (("pitch", parse_level), ("speed", parse_level), ("gender", parse_gender)):
         table = data.extra.get(f"utt2{attr}", {})
         value = table.get(utt)
-        if value is None and attr == "gender" and "spk2gender" in data.extra:
+        if value in (None, UNKNOWN) and attr == "gender" and "spk2gender" in data.extra:
             value = data.extra["spk2gender"].get(data.utt2spk.get(utt, ""))
-        if value is not None:
+        if value is not None and value != UNKNOWN:
             try:
                 labels[attr] = parse(value)
             except UserError as err:
