@@ -142,9 +142,21 @@ def test_wer_sim_and_eer_through_the_cli(corpus, tmp_path):
     assert (out / "ref.txt").read_text().splitlines()[0] == "spk0_u0 " + TEXTS[0]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"]["wer"]["mean"] < 0.6 and "corpus" in summary["metrics"]["wer"]
+    assert "beam 5," in summary["models"]["wer"]  # evaluation.md: beam 5 for reported numbers
     assert summary["metrics"]["sim"]["mean"] > 0.9
     assert summary["metrics"]["eer"]["n"] == 4 and summary["metrics"]["eer"]["mean"] == 0.0
     assert len((out / "trials_scored.txt").read_text().splitlines()) == 4
+
+
+@pytest.mark.parametrize("argv, beam", [([], 5), (["--asr_beam", "1"], 1), (["--asr_beam_size", "3"], 3)])
+def test_asr_beam_option(argv, beam):
+    assert score.get_parser().parse_args(["--out_dir", "x", *argv]).asr_beam_size == beam
+
+
+def test_asr_beam_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exc:
+        score.get_parser().parse_args(["--out_dir", "x", "--asr_beam", "0"])
+    assert exc.value.code == 2 and "--asr_beam" in capsys.readouterr().err
 
 
 def test_seed_tts_meta_list_with_gen_dir(corpus, tmp_path):

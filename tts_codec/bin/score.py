@@ -19,6 +19,7 @@ from tts_codec.atomic import refuse_input_as_output, replace_dir
 from tts_codec.cli import add_overwrite, new_parser, positive_int, run_main
 from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
+from tts_codec.eval.asr import REPORT_BEAM
 from tts_codec.eval.eer import read_trials, score_trials
 from tts_codec.eval.protocols import audio_table, build_items
 from tts_codec.eval.registry import SCORERS, build_scorers, column_info, parse_metrics
@@ -44,7 +45,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--enroll_scp", help="`id wav` of enrolment ids (default: --ref_dir audio)")
     p.add_argument("--protocol", default="", help="label stored in summary.json (e.g. seed-tts-eval, codec, ears)")
     p.add_argument("--asr_model_dir", help="local CTranslate2 Whisper dir (default: bundled tiny.en, a proxy)")
-    p.add_argument("--asr_beam_size", type=positive_int, default=1)
+    p.add_argument("--asr_beam", "--asr_beam_size", dest="asr_beam_size", type=positive_int, default=REPORT_BEAM,
+                   help="Whisper beam size: 5 for reported numbers (evaluation.md), 1 is faster")
     p.add_argument("--asr_language", default="en")
     p.add_argument("--asr_threads", type=positive_int, default=2)
     p.add_argument("--speaker_model_dir", help="local WavLMForXVector dir (default: resemblyzer, a proxy)")

@@ -15,6 +15,8 @@ import numpy as np
 from tts_codec.errors import UserError
 
 ASR_SR = 16000  # faster-whisper takes 16 kHz float32 arrays
+#: evaluation.md §4: beam 5 for reported numbers (the scoring CLI and recipes), beam 1 where speed matters (CI)
+REPORT_BEAM = 5
 
 
 def default_model_dir() -> str:
