@@ -1,4 +1,4 @@
-"""Hostile inputs for the evaluation verbs (score, merge_scores, make_eval_list, make_report): each must be refused
+"""Hostile inputs for the evaluation verbs (score, merge_scores, make_eval_list, make_report, codec_usage): each must be refused
 with one clear message naming the culprit, exit non-zero, and leave every file as it was (above all an existing
 score dir given with --overwrite true); see tts_codec.testing.hostile."""
 from __future__ import annotations
@@ -268,7 +268,24 @@ READ_ONLY = [  # the output's parent is read-only (run as a subprocess, without 
          read_only=("ro",)),
 ]
 
-CASES = SCORE + MERGE + EVAL_LIST + REPORT + READ_ONLY
+CODEC_USAGE = [
+    Case("codec_usage", "codes_dir_missing", lambda ws: ["--codes_dir", ws / "codes", "--score_dir", _made_dir(ws)],
+         "{ws}/codes/codes_info.json: not found"),
+    Case("codec_usage", "score_dir_unfinished", lambda ws: ["--codes_dir", ws, "--score_dir", ws], "no summary.json"),
+    Case("codec_usage", "summary_broken",
+         lambda ws: ["--codes_dir", ws / "codes", "--score_dir", _made_dir(ws, lambda s: (s / "summary.json").write_text(
+             '{"metrics": [1]}'))], "{ws}/s/summary.json: missing the \"metrics\" object"),
+]
+
+
+def _made_dir(ws: Path, edit=None) -> Path:
+    sdir = make_score_dir(ws / "s", fake_utt_ids(2))
+    if edit:
+        edit(sdir)
+    return sdir
+
+
+CASES = SCORE + MERGE + EVAL_LIST + REPORT + READ_ONLY + CODEC_USAGE
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
