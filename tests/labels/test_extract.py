@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import soundfile
 from scipy.stats import spearmanr
 
 from tts_codec.attributes import LEVELS
@@ -69,7 +70,6 @@ def test_unmeasurable_utterances_and_missing_gender_are_unknown(tmp_path):
     data_path = make_data_dir(tmp_path, extra=False, duration=0.5)  # tones, no gender metadata
     data = DataDir.load(data_path)
     silent = data.utt_ids[0]
-    import soundfile
     soundfile.write(data.wav_scp[silent], np.zeros(8000, dtype=np.float32), 16000)
     data.text[data.utt_ids[1]] = "   "
     tables = label_data_dir(data, LabelSettings.create())
@@ -79,6 +79,14 @@ def test_unmeasurable_utterances_and_missing_gender_are_unknown(tmp_path):
     assert tables["utt2speed_value"][data.utt_ids[1]] == "unknown"  # no text, no syllables
     measured = data.utt_ids[2]
     assert tables["utt2pitch_value"][measured].isdigit() and tables["utt2speed"][measured] in LEVELS
+
+
+def test_a_data_dir_with_nothing_to_measure_is_an_error(tmp_path):
+    data = DataDir.load(make_data_dir(tmp_path, utts_per_speaker=1))
+    for path in data.wav_scp.values():
+        soundfile.write(path, np.zeros(4000, dtype=np.float32), 16000)
+    with pytest.raises(UserError, match="no utterance has voiced speech to measure"):
+        label_data_dir(data, LabelSettings.create())
 
 
 def test_spk2gender_fills_in_and_bad_gender_values_are_named(tmp_path):

@@ -105,13 +105,31 @@ def label_data_dir(data: DataDir, settings: LabelSettings) -> dict[str, dict[str
         lang = utt2lang.get(utt)
         bounds = (settings.speed_bounds(lang, f"{data.path}/utt2lang: {utt}") if lang
                   else settings.speed_bounds(settings.default_lang, "--lang"))
-        labels = label_utterance(data.load_audio(utt, ATTR_SR), data.text.get(utt, ""), genders[utt], bounds,
-                                 settings, arpabet)
+        try:
+            wav = data.load_audio(utt, ATTR_SR)
+        except UserError as err:
+            raise UserError(f"data dir {data.path}, utterance {utt}: {err}") from None
+        labels = label_utterance(wav, data.text.get(utt, ""), genders[utt], bounds, settings, arpabet)
         for name, value in labels.items():
             tables[name][utt] = value
     seconds = time.perf_counter() - start
     log.info("labelled %d utterances in %.1f s (%.3f s per utterance)", len(data), seconds, seconds / max(1, len(data)))
+    _report_unknown(data, tables)
     return tables
+
+
+def _report_unknown(data: DataDir, tables: dict[str, dict[str, str]]) -> None:
+    """Warn about utterances left `unknown`; UserError when nothing at all could be measured (wrong audio?)."""
+    why = {"utt2pitch_value": "no voiced frames", "utt2speed_value": "no text or no speech",
+           "utt2gender": "no utt2gender/spk2gender entry"}
+    for name, reason in why.items():
+        unknown = [utt for utt, value in tables[name].items() if value == UNKNOWN]
+        if unknown:
+            log.warning("%s: %d of %d utterances unknown (%s), e.g. %s", name, len(unknown), len(data), reason,
+                        ", ".join(unknown[:3]))
+    if all(tables[name][utt] == UNKNOWN for name in ("utt2pitch_value", "utt2speed_value") for utt in data.utt_ids):
+        raise UserError(f"data dir {data.path}: no utterance has voiced speech to measure (silent or unvoiced "
+                        "audio?); nothing written")
 
 
 def level_summary(tables: dict[str, dict[str, str]]) -> str:
