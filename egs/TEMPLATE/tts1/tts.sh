@@ -28,9 +28,13 @@ codec_config=""         # codec training config (stage 3 uses its ssl_conf, stag
 codec_tag=""            # experiment name of the codec (default: the codec config's file name)
 ssl_model_dir=""        # local wav2vec2 directory for the SSL features (overrides the config's ssl_conf.model_dir)
 codec_max_steps=""      # training steps (default: the config's trainer.max_steps)
-lm_tag=""               # experiment name of the LM (default: from the LM config's file name)
-codec_metrics="pesq,stoi,mel,sim"          # stage 7 (tts_codec.bin.score --metrics)
-tts_metrics="wer,sim_o,dnsmos,gender"      # stage 11
+codec_args=""           # extra options appended to stage 5's tts_codec.bin.train_codec call, e.g. "--batch_size 4"
+lm_config=""            # LM training config (stage 8, not in this version)
+lm_args=""              # extra options for stage 8's LM training call (not in this version)
+lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
+codec_metrics="pesq,stoi,mel,sim,dnsmos"   # stage 7 (tts_codec.bin.score --metrics)
+tts_metrics="wer,sim_o,dnsmos,gender"      # stage 11; EER is added when the test set has several speakers
+asr_beam=5              # Whisper beam for WER (evaluation.md: beam 5 for reported numbers, 1 is faster)
 asr_model_dir=""        # local Whisper CTranslate2 dir for WER (default: the bundled tiny.en, a proxy)
 speaker_model_dir=""    # local WavLM speaker-verification dir for SIM (default: resemblyzer, a proxy)
 
@@ -50,9 +54,13 @@ Options (default in brackets):
   --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [${dumpdir}] --expdir [${expdir}]
   --force [${force}]  redo stages that are marked done
   --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
-  --lm_tag [config name]
-  --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}]
+  --codec_args [""]   extra options of stage 5's python -m tts_codec.bin.train_codec (as ESPnet's --train_args)
+  --lm_config [""] --lm_args [""] --lm_tag [config name]   (stage 8: not in this version)
+  --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
+Stages that do not exist yet: 4, 8, 9, 10 and 12 for every family (skipped with a message inside a range that
+has other stages; a range of only such stages is an error), and 3, 5, 6, 7 for mars6 (an error before anything
+runs: SNAC and MARS6 are not in this version).
   --config FILE       name=value lines, overridden by later command-line options
 EOF
 )
@@ -72,6 +80,7 @@ last_stage=12
 for opt in stage stop_stage nj inference_nj num_nodes; do check_int "${opt}" 1; done
 check_int ngpu 0
 for opt in fs codec_max_steps; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
+check_int asr_beam 1
 check_seconds min_dur; check_seconds max_dur
 awk -v a="${min_dur}" -v b="${max_dur}" 'BEGIN { exit !(a < b) }' \
   || option_error "--min_dur ${min_dur} must be below --max_dur ${max_dur}"
@@ -81,18 +90,36 @@ awk -v a="${min_dur}" -v b="${max_dur}" 'BEGIN { exit !(a < b) }' \
 for opt in ssl_model_dir asr_model_dir speaker_model_dir; do
   [ -z "${!opt}" ] || [ -d "${!opt}" ] || option_error "--${opt} ${!opt}: no such directory"
 done
+for opt in codec_config lm_config; do
+  [ -z "${!opt}" ] || [ -f "${!opt}" ] || option_error "--${opt} ${!opt}: no such file"
+done
+
+# ---- model families: their sample rate and the stages that exist for them. Stage code is family-neutral: the
+# Python verbs pick the codec/LM class from the configs' `codec:` key, never from a shell branch. ----
+declare -A family_fs=([spark]=16000 [mars6]=24000)
+declare -A family_stages=([spark]="1 2 3 5 6 7 11" [mars6]="1 2 11")
+[ -n "${family_stages[${model_family}]:-}" ] \
+  || option_error "--model_family must be spark or mars6, not '${model_family}'"
+: "${fs:=${family_fs[${model_family}]}}"
+selected=() ; not_for_family=() ; not_for_any=()
+for n in $(seq "${stage}" "$(( stop_stage < last_stage ? stop_stage : last_stage ))"); do
+  if [[ " ${family_stages[${model_family}]} " == *" ${n} "* ]]; then selected+=("${n}")
+  elif [[ " ${family_stages[*]} " == *" ${n} "* ]]; then not_for_family+=("${n}")
+  else not_for_any+=("${n}"); fi
+done
+[ ${#not_for_family[@]} -eq 0 ] || option_error "--model_family ${model_family}: stage(s) ${not_for_family[*]} do" \
+  "not exist yet for ${model_family} (its stages: ${family_stages[${model_family}]}; e.g. --stop_stage 2 prepares" \
+  "its ${fs} Hz data)"
+[ ${#selected[@]} -gt 0 ] || option_error "--stage ${stage} --stop_stage ${stop_stage}: stage(s) ${not_for_any[*]}" \
+  "are not implemented yet in tts_codec; nothing to run"
 . ./path.sh
 . ./cmd.sh
-
-case "${model_family}" in
-  spark) : "${fs:=16000}" ;;
-  mars6) : "${fs:=24000}" ;;
-  *) echo "$0: error: --model_family must be spark or mars6, not '${model_family}'" >&2; exit 2 ;;
-esac
 if [ -z "${codec_tag}" ]; then
   if [ -n "${codec_config}" ]; then codec_tag=$(basename "${codec_config}" .yaml); else codec_tag=${model_family}; fi
 fi
-: "${lm_tag:=${model_family}}"
+if [ -z "${lm_tag}" ]; then
+  if [ -n "${lm_config}" ]; then lm_tag=$(basename "${lm_config}" .yaml); else lm_tag=${model_family}; fi
+fi
 # The command that started the recipe (run.sh exports it, %q-quoted) minus its --stage, so that every stage can
 # print the exact command that resumes from it.
 if [ -n "${TTS_RUN_CMD:-}" ]; then eval "orig_cmd=(${TTS_RUN_CMD})"; else orig_cmd=("$0"); fi
@@ -125,9 +152,9 @@ stage_end() {  # stage_end N MARKER
   date '+%Y-%m-%dT%H:%M:%S' > "$2"
   log "stage $1: done"
 }
-not_yet() {  # not_yet N NAME ISSUE: stages written down but not implemented in this version
+not_yet() {  # not_yet N NAME ISSUE: stages written down but not implemented in this version (see the checks)
   if [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; then
-    log "stage $1 ($2): not implemented yet in tts_codec (tracked as: $3); skipping"
+    log "stage $1 ($2): not implemented yet in tts_codec (tracked as: $3); skipped"
   fi
 }
 # num_jobs DIR N: N, or fewer when DIR has fewer utterances than N.
@@ -147,6 +174,7 @@ score_system() {
   local n; n=$(num_jobs "${ref}" "${inference_nj}")
   local opts=()
   [ -n "${asr_model_dir}" ] && opts+=(--asr_model_dir "${asr_model_dir}")
+  opts+=(--asr_beam "${asr_beam}")
   [ -n "${speaker_model_dir}" ] && opts+=(--speaker_model_dir "${speaker_model_dir}")
   rm -rf "${out}.parts"
   ${decode_cmd} JOB=1:"${n}" "${out}.parts/log/score.JOB.log" \
@@ -215,12 +243,13 @@ not_yet 4 "text tokenizer" "LM issues"
 if stage_begin 5 "codec training -> ${codec_exp}" "${codec_exp}/.stage5.done"; then
   need_codec_config 5
   train_opts=() ; [ -n "${codec_max_steps}" ] && train_opts+=(--max_steps "${codec_max_steps}")
+  read -r -a codec_extra <<< "${codec_args}"  # split on blanks, never globbed
   [ -d "${dumpdir}/feats/${train_set}" ] && train_opts+=(--feats_dir "${dumpdir}/feats")
   log "  training log: ${codec_exp}/train.log; TensorBoard: tensorboard --logdir ${codec_exp}/tensorboard"
   ${cuda_cmd} --gpu "${ngpu}" "${codec_exp}/train.log" \
     ${PYTHON} -m tts_codec.bin.train_codec --config "${codec_config}" --train_data "${dumpdir}/raw/${train_set}" \
       --valid_data "${dumpdir}/raw/${valid_set}" --output_dir "${codec_exp}" --ngpu "${ngpu}" \
-      --num_nodes "${num_nodes}" --resume true "${train_opts[@]}" "${ssl_opts[@]}"
+      --num_nodes "${num_nodes}" --resume true "${train_opts[@]}" "${ssl_opts[@]}" "${codec_extra[@]}"
   stage_end 5 "${codec_exp}/.stage5.done"
 fi
 
@@ -275,6 +304,14 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
     ref="${dumpdir}/raw/${dset}"
     list="${dumpdir}/eval/${dset}_clone"
     [ -f "${list}/meta.lst" ] || ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${ref}" --out_dir "${list}"
+    # Speaker-verification EER over the list's trials (enrolment: the prompt; test: each system's output)
+    n_spk=$(wc -l < "${ref}/spk2utt")
+    eer_opts=()
+    if [ "${n_spk}" -ge 2 ]; then
+      eer_opts=(--trials "${list}/trials" --enroll_scp "${list}/enroll.scp")
+    else
+      log "  ${dset}: no EER: ${n_spk} speaker; speaker verification needs at least 2 (non-target trials)"
+    fi
     score_args=() ; names=()
     for system in "ground_truth:${ref}/wav.scp" \
                   "codec_${codec_tag}:${codec_exp}/decode_${dset}/wav/wav.scp" \
@@ -282,7 +319,7 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
       name=${system%%:*} gen=${system#*:}
       [ -f "${gen}" ] || { log "  ${dset}: no output of ${name} (${gen}); not scored"; continue; }
       out="${expdir}/eval/${dset}/${name}"
-      score_system "${out}" "${ref}" "${gen}" "${tts_metrics}" --meta_lst "${list}/meta.lst" \
+      score_system "${out}" "${ref}" "${gen}" "${tts_metrics}" --meta_lst "${list}/meta.lst" "${eer_opts[@]}" \
         --protocol "zero-shot clone (${dset})" --overwrite true
       score_args+=(--score_dir "${out}" --gen_scp "${gen}") ; names+=(--name "${name}")
     done
