@@ -16,17 +16,6 @@ RATES = (90, 130, 170, 210)  # at pitch 50
 
 
 @pytest.fixture(scope="session")
-def espeak_engine():
-    """The shared eSpeak NG engine; the test is skipped only when no engine is installed (a synthesis error fails)."""
-    from tts_codec.data.synth.espeak import EngineUnavailable, get_engine
-
-    try:
-        return get_engine()
-    except EngineUnavailable as err:
-        pytest.skip(f"eSpeak NG not installed ({err})")
-
-
-@pytest.fixture(scope="session")
 def prosody_dir(tmp_path_factory, espeak_engine) -> Path:
     """A 16-utterance data dir: each voice says SENTENCE at four eSpeak pitches and at four rates, with
     utt2espeak_pitch / utt2espeak_rate / utt2gender / utt2lang as the synthetic corpus writes them (24 kHz)."""
