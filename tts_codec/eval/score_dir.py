@@ -119,7 +119,8 @@ def read_json(path: Path) -> dict:
     text = "\n".join(read_lines(path))
 
     def refuse(constant: str) -> None:  # json accepts NaN/Infinity; no score file may hold them
-        raise UserError(f"{path}:{text[:text.find(constant)].count(chr(10)) + 1}: non-finite number {constant}")
+        line = text[:text.find(constant)].count("\n") + 1
+        raise UserError(f"{path}:{line}: non-finite number {constant}")
 
     try:
         data = json.loads(text, parse_constant=refuse)
