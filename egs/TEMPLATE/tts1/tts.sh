@@ -33,7 +33,7 @@ lm_config=""            # LM training config (stage 8, not in this version)
 lm_args=""              # extra options for stage 8's LM training call (not in this version)
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
 codec_metrics="pesq,stoi,mel,sim,dnsmos"   # stage 7 (tts_codec.bin.score --metrics)
-tts_metrics="wer,sim_o,dnsmos,gender"      # stage 11; EER is added when the test set has several speakers
+tts_metrics="wer,sim_o,dnsmos,gender,pitch,speed"  # stage 11 (pitch/speed: against the stage-3 labels); EER is added when the test set has several speakers
 asr_beam=5              # Whisper beam for WER (evaluation.md: beam 5 for reported numbers, 1 is faster)
 asr_model_dir=""        # local Whisper CTranslate2 dir for WER (default: the bundled tiny.en, a proxy)
 speaker_model_dir=""    # local WavLM speaker-verification dir for SIM (default: resemblyzer, a proxy)
@@ -232,6 +232,22 @@ if [ "${model_family}" = spark ]; then
           --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${dumpdir}/feats/${dset}" --job JOB "${ssl_opts[@]}"
     done
     stage_end 3 "${dumpdir}/feats/.stage3.${codec_tag}.done"
+  fi
+  # Attribute labels of every set (utt2pitch, utt2speed, their fine values, utt2gender; tts_codec.labels), merged
+  # into the dump data dirs: the LM is conditioned on them and stage 11 reads them as the intended labels.
+  if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attributes/.stage3.done"; then
+    for dset in ${all_sets}; do
+      n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
+      utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+      parts="${dumpdir}/attributes/${dset}"
+      rm -rf "${parts}"
+      ${train_cmd} JOB=1:"${n}" "${parts}/log/extract.JOB.log" \
+        ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" \
+          --out_dir "${parts}/part.JOB"
+      ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}" --overwrite true \
+        --merge $(for i in $(seq "${n}"); do echo "${parts}/part.${i}"; done)
+    done
+    stage_end 3 "${dumpdir}/attributes/.stage3.done"
   fi
 else
   not_yet 3 "feature extraction (MARS6 speaker embeddings)" "MARS6 issues"
