@@ -67,6 +67,9 @@ def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path)
     assert (report / "html" / "index.html").is_file()
     truth = json.loads((report / "ground_truth" / "summary.json").read_text())
     assert truth["n_utts"] == len(wavs) and truth["metrics"]["wer"]["n_failed"] == 0
+    # EER over the clone list's trials (2 held-out speakers): target and non-target trials, one per test utterance
+    assert truth["metrics"]["eer"]["n"] == 2 * len(wavs) and 0.0 <= truth["metrics"]["eer"]["mean"] <= 0.5
+    assert "| eer |" in results
     tts = json.loads((report / "lm_spark" / "summary.json").read_text())
     assert tts["metrics"]["wer"]["n"] == len(wavs) - 1 and tts["metrics"]["wer"]["n_failed"] == 1
     failures = (report / "lm_spark" / "failures.tsv").read_text()
@@ -77,8 +80,12 @@ def test_codec_stages_3_to_7_and_11_end_to_end(mini_recipe: Path) -> None:
     """Features, a short codec training, tokenization, resynthesis with codec scores, then the TTS report."""
     assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
     proc = run_recipe(mini_recipe, "--stage", "3", "--stop_stage", "11", "--codec_max_steps", "12",
-                      "--tts_metrics", "wer,sim_o", "--codec_metrics", "pesq,stoi,mel")
+                      "--tts_metrics", "wer,sim_o,pitch,speed", "--codec_metrics", "pesq,stoi,mel")
     assert proc.returncode == 0
+    for dset in ("train", "dev", "test"):  # stage 3 labelled every set with the Spark attributes
+        raw = DataDir.load(mini_recipe / "dump" / "raw" / dset)
+        for name in ("utt2pitch", "utt2speed", "utt2pitch_value", "utt2speed_value", "utt2gender"):
+            assert sorted(raw.extra[name]) == raw.utt_ids, (dset, name)
     exp = mini_recipe / "exp" / "codec_bicodec_tiny"
     assert (exp / "model").is_dir() and (exp / "checkpoints" / "last.ckpt").is_file()
     assert list((exp / "tensorboard").rglob("events.out.tfevents.*"))
@@ -95,3 +102,29 @@ def test_codec_stages_3_to_7_and_11_end_to_end(mini_recipe: Path) -> None:
     # Stage 11 now compares the ground truth with the codec resynthesis.
     results = (mini_recipe / "exp" / "eval" / "test" / "RESULTS.md").read_text()
     assert "ground_truth" in results and "codec_bicodec_tiny" in results
+    # Generated audio is measured as stage 3 labels: the ground truth reproduces its own labels exactly.
+    truth = json.loads((mini_recipe / "exp" / "eval" / "test" / "ground_truth" / "summary.json").read_text())
+    assert truth["metrics"]["pitch_acc"]["mean"] == 1.0 and truth["metrics"]["speed_acc"]["mean"] == 1.0
+    assert (mini_recipe / "exp" / "eval" / "test" / "codec_bicodec_tiny" / "confusion_pitch.json").is_file()
+
+
+def test_unimplemented_stage_is_skipped_in_a_range_and_codec_args_reach_training(mini_recipe: Path) -> None:
+    assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
+    proc = run_recipe(mini_recipe, "--stage", "4", "--stop_stage", "5", "--codec_args", "--no_such_option 1")
+    assert "stage 4 (text tokenizer): not implemented yet in tts_codec" in proc.stderr
+    assert proc.returncode != 0  # train_codec refused the passed-through option
+    log = (mini_recipe / "exp" / "codec_bicodec_tiny" / "train.log").read_text()
+    assert "unrecognized arguments: --no_such_option 1" in log
+
+
+def test_stage_11_says_why_there_is_no_eer_for_one_speaker(mini_recipe: Path) -> None:
+    assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
+    test = DataDir.load(mini_recipe / "dump" / "raw" / "test")
+    speaker = sorted(test.spk2utt)[0]
+    test.subset(test.spk2utt[speaker]).save(mini_recipe / "dump" / "raw" / "one_spk")
+    proc = run_recipe(mini_recipe, "--stage", "11", "--stop_stage", "11", "--test_sets", "one_spk",
+                      "--tts_metrics", "sim_o")
+    assert proc.returncode == 0
+    assert "one_spk: no EER: 1 speaker; speaker verification needs at least 2 (non-target trials)" in proc.stderr
+    truth = json.loads((mini_recipe / "exp" / "eval" / "one_spk" / "ground_truth" / "summary.json").read_text())
+    assert "eer" not in truth["metrics"] and truth["metrics"]["sim_o"]["n"] > 0
