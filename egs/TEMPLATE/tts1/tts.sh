@@ -219,38 +219,35 @@ need_codec_config() {
 }
 ssl_opts=() ; [ -n "${ssl_model_dir}" ] && ssl_opts=(--ssl_model_dir "${ssl_model_dir}")
 
-# ---- 3. feature extraction: the frozen SSL features BiCodec trains on (kaldiio ark, one per job) ----
-if [ "${model_family}" = spark ]; then
-  if stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.stage3.${codec_tag}.done"; then
-    need_codec_config 3
-    for dset in ${train_set} ${valid_set}; do
-      n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
-      utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
-      rm -rf "${dumpdir}/feats/${dset}"
-      ${train_cmd} JOB=1:"${n}" "${dumpdir}/feats/${dset}/log/ssl_feats.JOB.log" \
-        ${PYTHON} -m tts_codec.bin.extract_ssl_feats --config "${codec_config}" \
-          --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${dumpdir}/feats/${dset}" --job JOB "${ssl_opts[@]}"
-    done
-    stage_end 3 "${dumpdir}/feats/.stage3.${codec_tag}.done"
-  fi
-  # Attribute labels of every set (utt2pitch, utt2speed, their fine values, utt2gender; tts_codec.labels), merged
-  # into the dump data dirs: the LM is conditioned on them and stage 11 reads them as the intended labels.
-  if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attributes/.stage3.done"; then
-    for dset in ${all_sets}; do
-      n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
-      utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
-      parts="${dumpdir}/attributes/${dset}"
-      rm -rf "${parts}"
-      ${train_cmd} JOB=1:"${n}" "${parts}/log/extract.JOB.log" \
-        ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" \
-          --out_dir "${parts}/part.JOB"
-      ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}" --overwrite true \
-        --merge $(for i in $(seq "${n}"); do echo "${parts}/part.${i}"; done)
-    done
-    stage_end 3 "${dumpdir}/attributes/.stage3.done"
-  fi
-else
-  not_yet 3 "feature extraction (MARS6 speaker embeddings)" "MARS6 issues"
+# ---- 3. feature extraction (a spark stage, see family_stages): the frozen SSL features of the codec config
+# (kaldiio ark, one per job), then attribute labels ----
+if stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.stage3.${codec_tag}.done"; then
+  need_codec_config 3
+  for dset in ${train_set} ${valid_set}; do
+    n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
+    utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    rm -rf "${dumpdir}/feats/${dset}"
+    ${train_cmd} JOB=1:"${n}" "${dumpdir}/feats/${dset}/log/ssl_feats.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.extract_ssl_feats --config "${codec_config}" \
+        --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${dumpdir}/feats/${dset}" --job JOB "${ssl_opts[@]}"
+  done
+  stage_end 3 "${dumpdir}/feats/.stage3.${codec_tag}.done"
+fi
+# Attribute labels of every set (utt2pitch, utt2speed, their fine values, utt2gender; tts_codec.labels), merged
+# into the dump data dirs: the LM is conditioned on them and stage 11 reads them as the intended labels.
+if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attributes/.stage3.done"; then
+  for dset in ${all_sets}; do
+    n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
+    utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    parts="${dumpdir}/attributes/${dset}"
+    rm -rf "${parts}"
+    ${train_cmd} JOB=1:"${n}" "${parts}/log/extract.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" \
+        --out_dir "${parts}/part.JOB"
+    ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}" --overwrite true \
+      --merge $(for i in $(seq "${n}"); do echo "${parts}/part.${i}"; done)
+  done
+  stage_end 3 "${dumpdir}/attributes/.stage3.done"
 fi
 
 not_yet 4 "text tokenizer" "LM issues"
