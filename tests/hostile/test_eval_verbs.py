@@ -120,6 +120,15 @@ SCORE = [
     Case("score", "gen_scp_missing", lambda ws: _score_argv(ws)[:4] + ["--gen_scp", ws / "g.scp", "--out_dir", ws / "o"],
          "--gen_scp {ws}/g.scp: no such file"),
     Case("score", "trials_missing", lambda ws: _score_argv(ws, "--trials", ws / "trials"), "--trials {ws}/trials"),
+    Case("score", "trials_bad_utf8", lambda ws: _score_argv(ws, "--trials", _written(ws / "t", b"a b target\nc\xe9 d nontarget\n")),
+         "{ws}/t:2"),
+    Case("score", "trials_bad_label", lambda ws: _score_argv(ws, "--trials", _written(ws / "t", b"a b same\n")),
+         "{ws}/t:1: expected `enroll test target|nontarget`"),
+    Case("score", "timing_not_a_number", lambda ws: _score_argv(ws, "--metrics", "rtf", "--timing_file",
+                                                                _written(ws / "tm", b"spk1-utt1 fast\n")),
+         "{ws}/tm: utterance spk1-utt1: seconds 'fast' is not a number"),
+    Case("score", "meta_lst_bad_utf8", lambda ws: _score_argv(ws, "--meta_lst", _written(ws / "m.lst", b"u|p|p.wav|caf\xe9\n")),
+         "{ws}/m.lst:1"),
     Case("score", "device_cuda_without_cuda", _no_cuda, "--device 'cuda': CUDA is not available"),
     Case("score", "device_unknown", lambda ws: _score_argv(ws, "--device", "gpu"), "--device 'gpu': not a device"),
     Case("score", "device_unsupported", lambda ws: _score_argv(ws, "--device", "meta"),
@@ -136,6 +145,11 @@ SCORE = [
     Case("score", "out_dir_holds_other_files", lambda ws: [*_taken_out(ws), *_score_argv(ws), "--overwrite", "true"],
          "gen.wav, which are not score files"),
 ]
+
+
+def _written(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
 
 
 def _gone(ws: Path) -> Path:

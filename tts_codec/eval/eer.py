@@ -11,6 +11,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from tts_codec.data.table import read_lines
 from tts_codec.errors import UserError
 from tts_codec.eval.scoring import ScoreFailure
 
@@ -36,14 +37,13 @@ class EerResult(NamedTuple):
 def read_trials(path: str | os.PathLike) -> list[Trial]:
     """Read `enroll test label` lines (label target/nontarget, 1/0 or true/false); UserError names file:line."""
     trials = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 3 or fields[2].lower() not in _LABELS:
-                raise UserError(f"{path}:{lineno}: expected `enroll test target|nontarget`, got {line.strip()!r}")
-            trials.append(Trial(fields[0], fields[1], _LABELS[fields[2].lower()]))
+    for lineno, line in enumerate(read_lines(path), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 3 or fields[2].lower() not in _LABELS:
+            raise UserError(f"{path}:{lineno}: expected `enroll test target|nontarget`, got {line.strip()!r}")
+        trials.append(Trial(fields[0], fields[1], _LABELS[fields[2].lower()]))
     if not trials:
         raise UserError(f"{path}: no trials")
     return trials
