@@ -58,10 +58,10 @@ Options (default in brackets):
   --lm_config [""] --lm_args [""] --lm_tag [config name]   (stage 8: not in this version)
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
+  --config FILE       name=value lines, overridden by later command-line options
 Stages that do not exist yet: 4, 8, 9, 10 and 12 for every family (skipped with a message inside a range that
 has other stages; a range of only such stages is an error), and 3, 5, 6, 7 for mars6 (an error before anything
 runs: SNAC and MARS6 are not in this version).
-  --config FILE       name=value lines, overridden by later command-line options
 EOF
 )
 
