@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from tts_codec.testing.spark_lm import SAMPLE_TEXTS
+from tts_codec.testing.spark_lm import make_spark_tokenizer
 
 
 @pytest.fixture(scope="session")
 def spark_tokenizer_dir(tmp_path_factory):
-    from tts_codec.lm.spark.tokenizer import train_spark_tokenizer
-
-    out = tmp_path_factory.mktemp("tok") / "spark_bpe"
-    train_spark_tokenizer(list(SAMPLE_TEXTS) * 4, 320, out)
-    return out
+    return make_spark_tokenizer(tmp_path_factory.mktemp("tok") / "spark_bpe")
 
 
 @pytest.fixture(scope="session")

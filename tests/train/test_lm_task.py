@@ -13,18 +13,14 @@ from tts_codec.config import load_config
 from tts_codec.data.lm_dataset import IGNORE, LMDataset, StepStream, UtteranceRecords, token_buckets
 from tts_codec.errors import UserError
 from tts_codec.lm.spark import prompts as P
-from tts_codec.testing.spark_lm import SAMPLE_TEXTS, make_lm_corpus
+from tts_codec.testing.spark_lm import make_lm_corpus, make_spark_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory):
-    from tts_codec.lm.spark.tokenizer import train_spark_tokenizer
-
-    out = tmp_path_factory.mktemp("tok") / "spark_bpe"
-    train_spark_tokenizer(list(SAMPLE_TEXTS) * 4, 320, out)
-    return out
+    return make_spark_tokenizer(tmp_path_factory.mktemp("tok") / "spark_bpe")
 
 
 @pytest.fixture(scope="module")

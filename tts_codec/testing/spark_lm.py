@@ -127,3 +127,11 @@ def make_lm_corpus(root: str | Path, name: str = "train", num_utts: int = 12, se
     for file, table in tables.items():
         write_table(data / file, table)
     return data, root / "codes"
+
+
+def make_spark_tokenizer(out_dir: str | Path, vocab_size: int = 320) -> Path:
+    """Our Spark tokenizer (sentencepiece BPE on SAMPLE_TEXTS + the Spark tokens) saved in `out_dir`."""
+    from tts_codec.lm.spark.tokenizer import train_spark_tokenizer
+
+    train_spark_tokenizer(list(SAMPLE_TEXTS) * 4, vocab_size, out_dir)
+    return Path(out_dir)

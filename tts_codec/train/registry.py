@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import Callback
 
 from tts_codec.errors import UserError
 from tts_codec.train import bicodec_task
+from tts_codec.train.lm import spark_task
 from tts_codec.train.trainer import fit
 
 
@@ -27,6 +28,7 @@ class TaskEntry:
 
 TASKS: dict[str, TaskEntry] = {
     "bicodec": TaskEntry(bicodec_task.BiCodecTask, bicodec_task.build_datamodule),
+    "spark_lm": TaskEntry(spark_task.SparkLMTask, spark_task.build_spark_datamodule),
 }
 
 

@@ -32,6 +32,8 @@ class LMDataModule(L.LightningDataModule):
         self.max_tokens, self.accumulate, self.pad_id, self.seed = max_tokens, accumulate, pad_id, seed
         self.valid_max_tokens = valid_max_tokens or max_tokens
         self.num_workers, self.bucket_size = num_workers, bucket_size
+        # settings that cannot fill one step fail here, before a run writes anything
+        StepStream(train_set.lengths, max_tokens, accumulate, seed, bucket_size=bucket_size).epoch_steps(0)
 
     def _rank(self) -> tuple[int, int]:
         trainer = self.trainer

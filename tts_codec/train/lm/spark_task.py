@@ -68,6 +68,7 @@ class SparkLMTask(L.LightningModule):
             self.vocab = spark_vocab_of(config)
             self.lm = build_lm(config, self.vocab)
         self.grad_clip = float(config.get("grad_clip", 1.0))
+        self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
         self._val: dict[str, torch.Tensor] = {}
 
     @property
@@ -77,6 +78,11 @@ class SparkLMTask(L.LightningModule):
 
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self):
+        optimizer, scheduler = self.build_optimizer(self.lm.parameters())
+        return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
+
+    def build_optimizer(self, params) -> tuple[torch.optim.Optimizer, Any]:
+        """The optimiser of `optim`/`optim_conf` over `params` and its `scheduler` (absolute learning rates)."""
         name = str(self.config.get("optim", "adamw"))
         if name not in OPTIMIZERS:
             raise UserError(f"config optim: unknown optimiser {name!r}; known: {sorted(OPTIMIZERS)}")
@@ -85,12 +91,12 @@ class SparkLMTask(L.LightningModule):
         if "betas" in conf:
             conf["betas"] = tuple(conf["betas"])
         try:
-            optimizer = OPTIMIZERS[name](self.lm.parameters(), lr=1.0, **conf)
-        except TypeError as err:
+            optimizer = OPTIMIZERS[name](params, lr=1.0, **conf)
+        except (TypeError, ValueError) as err:
             raise UserError(f"config optim_conf: {err}") from None
         scheduler = build_scheduler(str(require(self.config, "scheduler")), optimizer,
                                     dict(self.config.get("scheduler_conf") or {}))
-        return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
+        return optimizer, scheduler
 
     def token_losses(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-position CE (B, T-1) and argmax predictions (B, T-1) against `labels[:, 1:]`, and those labels."""

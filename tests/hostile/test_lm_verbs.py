@@ -1,0 +1,113 @@
+"""Hostile inputs for the LM verbs (stage 4 train_text_tokenizer, stage 8 train_lm): each must be refused with one
+clear message naming the culprit, exit non-zero, and leave every file as it was (tts_codec.testing.hostile)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tts_codec.testing.hostile import Case, bad_numbers, check_case, set_line
+from tts_codec.testing.spark_lm import make_lm_corpus, make_spark_tokenizer, qwen_style_tokenizer
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "conf" / "lm" / "spark_tiny.yaml"
+
+
+def _corpus(ws: Path) -> tuple[Path, Path]:
+    return make_lm_corpus(ws, "train", num_utts=6)
+
+
+def _tok_args(ws: Path, *extra) -> list:
+    train, _ = _corpus(ws)
+    return ["--text", train, "--vocab_size", "300", "--output_dir", ws / "tok", *extra]
+
+
+def _plain_tokenizer(ws: Path) -> Path:
+    qwen_style_tokenizer().save_pretrained(str(ws / "plain"))
+    return ws / "plain"
+
+
+def _other_tokenizer(ws: Path) -> list:
+    args = _tok_args(ws)
+    make_spark_tokenizer(ws / "tok")  # made from other text: replacing it needs --overwrite true
+    return args
+
+
+TOKENIZER = [
+    Case("train_text_tokenizer", "text_missing", lambda ws: ["--text", ws / "nope", "--output_dir", ws / "tok"],
+         "--text {ws}/nope"),
+    Case("train_text_tokenizer", "no_input", lambda ws: ["--output_dir", ws / "tok"], "--pretrained_dir"),
+    Case("train_text_tokenizer", "vocab_below_alphabet", lambda ws: _tok_args(ws)[:2] + ["--vocab_size", "270",
+                                                                                         "--output_dir", ws / "tok"],
+         "--vocab_size 270"),
+    Case("train_text_tokenizer", "all_text_empty",
+         lambda ws: ((ws / "text").write_text("a \nb \n"), ["--text", ws / "text", "--output_dir", ws / "tok"])[1],
+         "no training text"),
+    Case("train_text_tokenizer", "text_bad_utf8",
+         lambda ws: (_tok_args(ws), set_line(ws / "data" / "train" / "text", 2, b"spk1_utt001 caf\xe9"))[0],
+         "{ws}/data/train/text:2"),
+    Case("train_text_tokenizer", "pretrained_missing", lambda ws: ["--pretrained_dir", ws / "nope", "--output_dir",
+                                                                   ws / "tok"], "{ws}/nope"),
+    Case("train_text_tokenizer", "pretrained_not_spark",
+         lambda ws: ["--pretrained_dir", _plain_tokenizer(ws), "--output_dir", ws / "tok"], "lacks 13493 Spark"),
+    Case("train_text_tokenizer", "output_of_other_inputs", _other_tokenizer, "--overwrite"),
+    *[Case("train_text_tokenizer", f"vocab_size_{name}", lambda ws, v=value: _tok_args(ws)[:2] + [
+        "--vocab_size", v, "--output_dir", ws / "tok"], "--vocab_size") for name, value in bad_numbers("--vocab_size")],
+    Case("train_text_tokenizer", "unknown_option", lambda ws: _tok_args(ws, "--frobnicate"), "--frobnicate"),
+]
+
+
+def _lm_args(ws: Path, *extra, tokenizer: bool = True, config: Path = TINY) -> list:
+    train, codes = _corpus(ws)
+    tok = ["--tokenizer_dir", make_spark_tokenizer(ws / "tok")] if tokenizer else []
+    return ["--config", config, "--train_data", train, "--codes_dir", codes, "--output_dir", ws / "exp", *tok, *extra]
+
+
+def _yaml(ws: Path, text: str) -> Path:
+    (ws / "lm.yaml").write_text(f"base: {TINY}\n{text}")
+    return ws / "lm.yaml"
+
+
+def _no_semantic(ws: Path) -> list:
+    args = _lm_args(ws)
+    info = ws / "codes" / "train" / "codes_info.json"
+    info.write_text(info.read_text().replace('"semantic"', '"acoustic"'))
+    (ws / "codes" / "train" / "semantic.scp").rename(ws / "codes" / "train" / "acoustic.scp")
+    return args
+
+
+LM = [
+    Case("train_lm", "config_missing", lambda ws: _lm_args(ws, config=ws / "nope.yaml"), "{ws}/nope.yaml"),
+    Case("train_lm", "no_tokenizer", lambda ws: _lm_args(ws, tokenizer=False), "tokenizer_dir"),
+    Case("train_lm", "tokenizer_not_spark", lambda ws: _lm_args(ws, tokenizer=False) + [
+        "--tokenizer_dir", _plain_tokenizer(ws)], "lacks 13493 Spark"),
+    Case("train_lm", "train_data_missing", lambda ws: _lm_args(ws) + ["--train_data", ws / "nope"], "{ws}/nope"),
+    Case("train_lm", "codes_dir_without_set", lambda ws: _lm_args(ws) + ["--codes_dir", ws / "nope"],
+         "--codes_dir: no {ws}/nope/train"),
+    Case("train_lm", "codes_dir_not_tokens", lambda ws: _lm_args(ws) + ["--codes_dir", ws / "data"],
+         "{ws}/data/train/codes_info.json: not found"),
+    Case("train_lm", "codes_without_semantic", _no_semantic, "no 'semantic' token stream"),
+    Case("train_lm", "no_text", lambda ws: (_lm_args(ws), (ws / "data" / "train" / "text").unlink())[0],
+         "no text file"),
+    Case("train_lm", "unknown_lm_key", lambda ws: _lm_args(ws, config=_yaml(ws, "lm_conf: {hiden_size: 8}\n")),
+         "hiden_size"),
+    Case("train_lm", "step_cannot_be_filled",
+         lambda ws: _lm_args(ws, config=_yaml(ws, "data: {accumulate_grad_batches: 1000}\n")), "accumulate"),
+    Case("train_lm", "unknown_scheduler", lambda ws: _lm_args(ws, config=_yaml(ws, "scheduler: cosine\n")),
+         "cosine"),
+    *[Case("train_lm", f"max_steps_{name}", lambda ws, v=value: _lm_args(ws, "--max_steps", v), "--max_steps")
+      for name, value in bad_numbers("--max_steps")],
+    Case("train_lm", "num_nodes_zero", lambda ws: _lm_args(ws, "--num_nodes", "0"), "--num_nodes"),
+    Case("train_lm", "unknown_option", lambda ws: _lm_args(ws, "--frobnicate"), "--frobnicate"),
+]
+CASES = TOKENIZER + LM
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_hostile_input_is_refused_cleanly(case: Case, tmp_path: Path) -> None:
+    check_case(case, tmp_path / "ws")
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
