@@ -75,7 +75,8 @@ def refuse_to_clobber(path: str | os.PathLike, overwrite: bool, what: str = "out
         raise UserError(f"{what} {path} already exists; pass --overwrite true to replace it")
 
 
-def refuse_input_as_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "output") -> None:
+def refuse_input_as_output(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "output"
+                           ) -> None:
     """Raise a UserError if `output` is one of `inputs`, lies inside one, or contains one (paths resolved first).
 
     Replacing such an output would destroy an input before (or while) it is read.
@@ -92,7 +93,7 @@ def refuse_input_as_output(output: str | os.PathLike, inputs: Iterable[str | os.
 
 
 def _aside_name(target: Path, kind: str) -> Path:
-    """A unique sibling of `target` named `.<name>.<kind>.<host>.<pid>.<random>` (same filesystem, so renames are atomic)."""
+    """A new unique sibling dir `.<name>.<kind>.<host>.<pid>.<random>` of `target` (same filesystem: atomic renames)."""
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}.{socket.gethostname()}.{os.getpid()}.",
                                  dir=target.parent))
 

@@ -68,7 +68,8 @@ def number_type(
     `error: argument --nj: expected an integer >= 1, got '0'`. NaN is always refused; inf only with allow_inf.
     """
     noun = "an integer" if kind is int else "a number"
-    bounds = [f"{'>' if low_open else '>='} {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else ""]
+    bounds = [f"{'>' if low_open else '>='} {low:g}" if low is not None else "",
+              f"<= {high:g}" if high is not None else ""]
     wanted = f"{noun} {' and '.join(b for b in bounds if b)}".strip()
 
     def parse(text: str) -> float:

@@ -16,7 +16,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out_dir", required=True, help="formatted data dir (wavs under out_dir/wav)")
     parser.add_argument("--fs", type=positive_int, required=True, help="output sample rate")
     parser.add_argument("--min_dur", type=non_negative_float, default=0.0, help="drop utterances shorter than this (s)")
-    parser.add_argument("--max_dur", type=number_type(float, low=0, low_open=True, allow_inf=True), default=float("inf"), help="drop utterances longer than this (s)")
+    parser.add_argument("--max_dur", type=number_type(float, low=0, low_open=True, allow_inf=True),
+                        default=float("inf"), help="drop utterances longer than this (s)")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a non-empty out_dir")
     parser.add_argument("--pipe_timeout", type=positive_float, default=PIPE_TIMEOUT_S,
                         help="seconds one `cmd |` entry of wav.scp may run before its utterance is dropped")

@@ -24,6 +24,7 @@ from typing import IO, Iterator
 
 from tts_codec.errors import UserError
 from tts_codec.jobs.spec import RESOURCE_OPTIONS, JobRequest, failure_summary, log_header, log_trailer
+from tts_codec.jobs.watchdog import group_alive, kill_groups
 
 LOCAL_OPTIONS = ("max_jobs_run",) + RESOURCE_OPTIONS  # --mem/--gpu/--time are accepted and ignored, as in run.pl
 KILL_GRACE_S = 2.0
@@ -149,7 +150,7 @@ class LocalRunner:
             returncode = proc.wait()
             with self._lock:
                 self._procs.pop(job_id, None)
-            if not _group_alive(proc.pid):  # a leftover background child keeps the group registered
+            if not group_alive(proc.pid):  # a leftover background child keeps the group registered
                 self._watchdog.forget(proc.pid)
         sig = -returncode if returncode < 0 else 0
         code = 128 + sig if sig else returncode
@@ -160,24 +161,8 @@ class LocalRunner:
     def kill_all(self) -> None:
         """SIGTERM every running job's process group, then SIGKILL what is left after a grace period."""
         with self._lock:
-            procs = list(self._procs.values())
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for proc in procs:  # the group outlives its leader if a grandchild ignored SIGTERM
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)
-            deadline = time.monotonic() + KILL_GRACE_S
-            while sig == signal.SIGTERM and any(p.poll() is None for p in procs) and time.monotonic() < deadline:
-                time.sleep(0.05)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+            groups = {proc.pid for proc in self._procs.values()}
+        kill_groups(groups, KILL_GRACE_S)  # whole groups: one outlives its leader if a grandchild ignored SIGTERM
 
 
 @contextlib.contextmanager

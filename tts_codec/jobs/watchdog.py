@@ -15,7 +15,8 @@ import time
 GRACE_S = 2.0
 
 
-def _alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """True while process group `pgid` has a member."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -28,13 +29,13 @@ def _alive(pgid: int) -> bool:
 def kill_groups(groups: set[int], grace_s: float = GRACE_S) -> None:
     """SIGTERM each live process group, wait up to grace_s for them to go, then SIGKILL the rest."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pgid in [g for g in groups if _alive(g)]:
+        for pgid in [g for g in groups if group_alive(g)]:
             try:
                 os.killpg(pgid, sig)
             except (ProcessLookupError, PermissionError):
                 pass
         deadline = time.monotonic() + grace_s
-        while sig == signal.SIGTERM and any(_alive(g) for g in groups) and time.monotonic() < deadline:
+        while sig == signal.SIGTERM and any(group_alive(g) for g in groups) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
