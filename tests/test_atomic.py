@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,17 +82,29 @@ def test_distinct_siblings_are_accepted(tmp_path):
 
 
 def test_read_only_parent_is_one_clear_error(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("running as root: a read-only directory is still writable")
+    """Run in a subprocess; as root, without the capabilities that let root ignore file modes."""
     parent = tmp_path / "ro"
     parent.mkdir()
     parent.chmod(0o555)
+    code = ("from tts_codec.atomic import replace_dir\n"
+            "from tts_codec.errors import UserError\n"
+            "try:\n"
+            f"    with replace_dir({str(parent / 'out')!r}):\n"
+            "        pass\n"
+            "except UserError as err:\n"
+            "    print(err)\n")
+    command = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root and setpriv (util-linux) is not installed: a read-only mode would not bind")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                   "--inh-caps=-dac_override,-dac_read_search", "--", *command]
     try:
-        with pytest.raises(UserError, match="cannot write"):
-            with replace_dir(parent / "out"):
-                pass
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
     finally:
         parent.chmod(0o755)
+    assert proc.stdout.strip() == f"output {parent / 'out'}: cannot write in {parent}: Permission denied", proc.stderr
+    assert list(parent.iterdir()) == []
 
 
 def test_run_killed_between_renames_is_repaired(tmp_path):
