@@ -152,3 +152,9 @@ def test_noam_schedule_warms_up_decays_and_anneals():
     assert sched.lr_at(10**9) == 1e-5
     with pytest.raises(UserError, match="warmup_steps > 0"):
         build_scheduler("noam", opt, {"warmup_steps": 0})
+
+
+def test_bf16_mixed_precision_trains(tokenizer_dir, corpus, tmp_path):
+    task = run(tiny_config(tokenizer_dir, max_steps=2, precision="bf16-mixed"), corpus, tmp_path / "exp")
+    assert task.trainer.global_step == 2
+    assert all(torch.isfinite(p).all() for p in task.lm.parameters())
