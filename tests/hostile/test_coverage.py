@@ -1,4 +1,5 @@
-"""The hostile suite covers the entry points: every utils/*.sh and the data/job verbs of tts_codec/bin."""
+"""The hostile suite covers the entry points: every utils/*.sh and every verb of tts_codec/bin (a new verb comes
+with its cases; the verbs still without any are listed in NOT_YET_COVERED)."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,6 +12,9 @@ SOURCED = {"utils/find_python.sh", "utils/parse_options.sh"}
 DATA_AND_JOB_VERBS = {"fix_data_dir", "subset_data_dir", "copy_data_dir", "combine_data", "split_data",
                       "utt2spk_to_spk2utt", "spk2utt_to_utt2spk", "filter_scp", "validate_data_dir", "format_audio",
                       "merge_scp", "run_jobs"}
+#: tts_codec/bin verbs that have no hostile cases yet; this list may only shrink
+NOT_YET_COVERED = {"benchmark_bicodec", "codec_decode", "codec_learning_curve", "codec_tokenize", "convert_bicodec",
+                   "extract_ssl_feats", "make_synthetic_corpus", "train_codec"}
 
 
 def _all_cases() -> list:
@@ -31,3 +35,10 @@ def test_every_utils_script_and_data_verb_has_cases() -> None:
     assert not scripts - entries, f"utils scripts without hostile cases: {sorted(scripts - entries)}"
     assert not DATA_AND_JOB_VERBS - entries, f"verbs without hostile cases: {sorted(DATA_AND_JOB_VERBS - entries)}"
     assert "./prog.sh" in entries, "utils/parse_options.sh has no cases (they run through a ./prog.sh sourcing it)"
+
+
+def test_every_bin_verb_has_cases_or_is_listed_as_pending() -> None:
+    entries = {c.entry for c in _all_cases()}
+    verbs = {p.stem for p in (REPO / "tts_codec" / "bin").glob("*.py") if p.stem != "__init__"}
+    missing = verbs - entries - NOT_YET_COVERED
+    assert not missing, f"tts_codec/bin verbs without hostile cases (add a CASES table in tests/hostile/): {missing}"
