@@ -27,7 +27,8 @@ def test_prompt_a_zero_shot_without_transcript():
 
 def test_prompt_b_continuation_with_transcript_and_join_modes():
     sem = [7, 8191, 0]
-    tail = "<|end_content|><|start_global_token|>" + g(GLOBALS) + "<|end_global_token|><|start_semantic_token|>" + s(sem)
+    tail = ("<|end_content|><|start_global_token|>" + g(GLOBALS) + "<|end_global_token|><|start_semantic_token|>"
+            + s(sem))
     glued = P.render(P.tts_prompt("Words.", GLOBALS, "Actions", sem, join="none"))
     assert glued == "<|task_tts|><|start_content|>ActionsWords." + tail
     spaced = P.render(P.tts_prompt("Words.", GLOBALS, "Actions ", sem, join="space"))
@@ -46,7 +47,8 @@ def test_prompt_c_voice_creation_and_its_chain_of_thought():
     prompt = P.render(P.control_prompt("Hi.", "female", "very_high", "low"))
     assert prompt == ("<|task_controllable_tts|><|start_content|>Hi.<|end_content|><|start_style_label|>"
                       "<|gender_0|><|pitch_label_4|><|speed_label_1|><|end_style_label|>")
-    assert P.render(P.control_prompt("Hi.", "m", "2", "moderate")).count("<|gender_1|><|pitch_label_2|><|speed_label_2|>")
+    labels = "<|gender_1|><|pitch_label_2|><|speed_label_2|>"
+    assert labels in P.render(P.control_prompt("Hi.", "m", "2", "moderate"))
     target = P.render(P.control_target(254, 3, GLOBALS, [1, 2]))
     assert target == ("<|start_acoustic_token|><|pitch_value_254|><|speed_value_3|><|end_acoustic_token|>"
                       "<|start_global_token|>" + g(GLOBALS) + "<|end_global_token|><|start_semantic_token|>"

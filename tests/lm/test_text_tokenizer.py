@@ -9,7 +9,8 @@ from tts_codec.errors import UserError
 from tts_codec.lm.text_tokenizer import SPM_FILE, load_tokenizer
 from tts_codec.testing.spark_lm import SAMPLE_TEXTS
 
-PROBES = ["The quick brown fox.", "  two  spaces ", "ünïcödé 漢字 emoji 😀", "Actions speak 12345", " lead", "x"]
+PROBES = ["The quick brown fox.", "  two  spaces ", "ünïcödé 漢字 emoji 😀", "Actions speak 12345", " lead",
+          "x"]
 
 
 def test_fast_tokenizer_reproduces_sentencepiece_ids(spark_tokenizer_dir):

@@ -56,7 +56,8 @@ def test_each_utterance_gives_both_objectives_with_loss_on_the_continuation(toke
     target = P.render(P.tts_target(record["semantic"]))
     assert tts.input_ids.tolist() == vocab.tokenizer(prompt + target)["input_ids"]
     n_prompt = len(vocab.tokenizer(prompt)["input_ids"])
-    assert (tts.labels[:n_prompt] == IGNORE).all() and tts.labels[n_prompt:].tolist() == tts.input_ids[n_prompt:].tolist()
+    assert (tts.labels[:n_prompt] == IGNORE).all()
+    assert tts.labels[n_prompt:].tolist() == tts.input_ids[n_prompt:].tolist()
     assert tts.labels[-1] == vocab.eos_id and control.labels[-1] == vocab.eos_id
     control_text = vocab.tokenizer.decode(control.input_ids[control.labels != IGNORE].tolist())
     assert control_text.startswith("<|start_acoustic_token|><|pitch_value_") and "<|bicodec_global_" in control_text
