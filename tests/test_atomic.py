@@ -131,3 +131,20 @@ def test_live_runs_temp_dirs_are_left_alone(tmp_path):
     with replace_dir(tmp_path / "out") as new:
         (new / "a").write_text("1")
     assert busy.is_dir()
+
+
+def test_a_successful_write_removes_temps_of_killed_writers(tmp_path):
+    """Leftovers of dead processes on this host go; a live writer's temp file and other files stay."""
+    from tts_codec.atomic import atomic_path, atomic_write
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host, pid = socket.gethostname(), int(dead.stdout)
+    left = [tmp_path / f".feats.ark.{host}.{pid}.abc.tmp", tmp_path / f".a.{host}.{pid}.xyz.wav"]
+    live = [tmp_path / f".feats.ark.{host}.{os.getpid()}.def.tmp", tmp_path / f".feats.ark.otherhost.{pid}.q.tmp"]
+    for path in left + live:
+        path.write_bytes(b"partial")
+    with atomic_write(tmp_path / "feats.ark", "wb") as handle:
+        handle.write(b"ark")
+    with atomic_path(tmp_path / "a.wav") as tmp:
+        tmp.write_bytes(b"wav")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["feats.ark", "a.wav", *(p.name for p in live)])

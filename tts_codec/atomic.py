@@ -1,5 +1,9 @@
 """Atomic writes: a file or a whole output directory is built beside its target, then renamed into place, so
-readers never see half an output and a failed run never destroys the previous one."""
+readers never see half an output and a failed run never destroys the previous one.
+
+Temporary names carry the host and process id (`.<name>.<host>.<pid>.<random>.tmp`), so that the next successful
+write of the same target removes what killed runs on this host left behind.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -20,10 +24,29 @@ def _umask() -> int:
     return mask
 
 
-def _publish(tmp: str, path: Path) -> None:
-    """Give the temp file the mode a normal open() would (mkstemp makes it 0600), then rename it onto `path`."""
+def _temp_affixes(path: Path, keep_suffix: bool) -> tuple[str, str]:
+    """(prefix, suffix) of this process's temp files for `path`; see the module docstring."""
+    stem, suffix = (path.stem, path.suffix) if keep_suffix else (path.name, ".tmp")
+    return f".{stem}.{socket.gethostname()}.{os.getpid()}.", suffix
+
+
+def _remove_dead_temps(path: Path, keep_suffix: bool) -> None:
+    """Delete temp files of `path` whose writer (a process of this host) is dead: leftovers of killed runs."""
+    prefix, suffix = _temp_affixes(path, keep_suffix)
+    host_prefix = prefix[: prefix.rindex(".", 0, -1) + 1]  # `.<name>.<host>.`
+    for item in path.parent.glob(glob.escape(host_prefix) + "*" + glob.escape(suffix)):
+        pid = item.name[len(host_prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                item.unlink()
+
+
+def _publish(tmp: str, path: Path, keep_suffix: bool) -> None:
+    """Give the temp file the mode a normal open() would (mkstemp makes it 0600), rename it onto `path`, and
+    remove leftovers of killed writers of `path`."""
     os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, path)
+    _remove_dead_temps(path, keep_suffix)
 
 
 @contextlib.contextmanager
@@ -38,13 +61,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', not {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix, suffix = _temp_affixes(path, keep_suffix=False)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding=encoding if mode == "w" else None) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        _publish(tmp, path)
+        _publish(tmp, path, keep_suffix=False)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -56,11 +80,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path (same directory and suffix) for libraries that write by file name; rename on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    prefix, suffix = _temp_affixes(path, keep_suffix=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
-        _publish(tmp, path)
+        _publish(tmp, path, keep_suffix=True)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Iterator
@@ -44,18 +43,13 @@ class ArkWriter:
         self.ark_path, self.scp_path = Path(ark_path), Path(scp_path)
         self.overwrite = overwrite
         self._fd = None
-        self._tmp: str | None = None
+        self._stack = contextlib.ExitStack()
         self._offsets: dict[str, int] = {}
 
     def __enter__(self) -> "ArkWriter":
         refuse_to_clobber(self.ark_path, self.overwrite, "ark")
         refuse_to_clobber(self.scp_path, self.overwrite, "scp")
-        self.ark_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.ark_path.name}.", suffix=".tmp", dir=self.ark_path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the ark the permissions of a plain open()
-        self._fd = os.fdopen(fd, "wb")
+        self._fd = self._stack.enter_context(atomic_write(self.ark_path, "wb"))
         return self
 
     def __setitem__(self, key: str, array: np.ndarray) -> None:
@@ -74,17 +68,10 @@ class ArkWriter:
         return len(self._offsets)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        fd, self._fd = self._fd, None
-        try:
-            fd.flush()
-            os.fsync(fd.fileno())
-        finally:
-            fd.close()
+        self._fd = None
+        self._stack.__exit__(exc_type, exc, tb)  # publishes the ark, or removes it on an exception
         if exc_type is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._tmp)
             return
-        os.replace(self._tmp, self.ark_path)
         name = os.fspath(self.ark_path)
         with atomic_write(self.scp_path, "w") as handle:
             for key in sorted(self._offsets):
