@@ -42,3 +42,8 @@ def test_every_bin_verb_has_cases_or_is_listed_as_pending() -> None:
     verbs = {p.stem for p in (REPO / "tts_codec" / "bin").glob("*.py") if p.stem != "__init__"}
     missing = verbs - entries - NOT_YET_COVERED
     assert not missing, f"tts_codec/bin verbs without hostile cases (add a CASES table in tests/hostile/): {missing}"
+
+
+def test_case_ids_are_unique_across_the_suite() -> None:
+    ids = [c.id for c in _all_cases()]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
