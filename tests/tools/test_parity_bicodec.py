@@ -83,7 +83,8 @@ def test_standin_computes_our_mel_under_torchaudios_buffer_names():
     assert out.shape == (2, 128, 16000 // 320 + 1)
     torch.testing.assert_close(out, ours(wav), rtol=0, atol=0)
     # the loaded buffers are the ones used: a zero filterbank gives a zero spectrogram
-    standin.load_state_dict({"spectrogram.window": standin.window, "mel_scale.fb": torch.zeros_like(standin.filterbank)})
+    zeros = torch.zeros_like(standin.filterbank)
+    standin.load_state_dict({"spectrogram.window": standin.window, "mel_scale.fb": zeros})
     assert standin(wav).abs().max() == 0
 
 

@@ -126,7 +126,10 @@ def measure(spec: dict) -> dict:
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     with torch.inference_mode():
         timings, outputs = interleaved(calls, spec["runs"], spec["warmup"], sync)
-    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if cuda:
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     agree = None
     if spec["dtype"] != "float32":
         with torch.inference_mode():

@@ -95,7 +95,8 @@ def format_report(report: dict) -> str:
              f"torchaudio: {report['torchaudio']}",
              f"tokens: semantic {tok['semantic_equal']}/{tok['semantic_total']} equal, "
              f"global {tok['global_equal']}/{tok['global_total']} equal",
-             "", "| tokenize (no SSL) | median s | min s | speed-up (median) | speed-up (min) |", "|---|---|---|---|---|"]
+             "", "| tokenize (no SSL) | median s | min s | speed-up (median) | speed-up (min) |",
+             "|---|---|---|---|---|"]
     lines += [f"| {r['name']} | {r['median_s']} | {r['min_s']} | {r['speedup_median']} | {r['speedup_min']} |"
               for r in report["tokenize"]]
     lines += ["", f"| decode | median s | min s | speed-up (median) | speed-up (min) | max abs diff to official "

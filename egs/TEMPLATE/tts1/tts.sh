@@ -33,7 +33,8 @@ lm_config=""            # LM training config (stage 8, not in this version)
 lm_args=""              # extra options for stage 8's LM training call (not in this version)
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
 codec_metrics="pesq,stoi,mel,sim,dnsmos"   # stage 7 (tts_codec.bin.score --metrics)
-tts_metrics="wer,sim_o,dnsmos,gender,pitch,speed"  # stage 11 (pitch/speed: against the stage-3 labels); EER is added when the test set has several speakers
+# stage 11 (pitch/speed: against the stage-3 labels); EER is added when the test set has several speakers
+tts_metrics="wer,sim_o,dnsmos,gender,pitch,speed"
 asr_beam=5              # Whisper beam for WER (evaluation.md: beam 5 for reported numbers, 1 is faster)
 asr_model_dir=""        # local Whisper CTranslate2 dir for WER (default: the bundled tiny.en, a proxy)
 speaker_model_dir=""    # local WavLM speaker-verification dir for SIM (default: resemblyzer, a proxy)
