@@ -36,6 +36,7 @@ def test_prompt_b_continuation_with_transcript_and_join_modes():
     assert P.render(P.tts_prompt("Words.", GLOBALS, "Actions", sem, join="auto")) == spaced
     assert P.join_texts("你好。", "世界", "auto") == "你好。世界"
     assert P.join_texts("Hello", "世界", "auto") == "Hello世界"
+    assert P.join_texts("你好，", "world", "auto") == "你好，world"  # fullwidth punctuation counts as CJK
     assert P.join_texts("Hello", "world", "space") == "Hello world"
     with pytest.raises(UserError, match="prompt_join"):
         P.join_texts("a", "b", "tab")

@@ -70,7 +70,7 @@ def encode(segments: Sequence[Segment], vocab: SparkVocab) -> list[int]:
 def is_cjk(char: str) -> bool:
     """True for Han, Kana and Hangul characters (scripts written without spaces between words)."""
     name = unicodedata.name(char, "")
-    return name.startswith(("CJK ", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "HALFWIDTH AND FULLWIDTH"))
+    return name.startswith(("CJK ", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "FULLWIDTH", "HALFWIDTH"))
 
 
 def join_texts(prompt_text: str, text: str, mode: str = "auto") -> str:
