@@ -1,0 +1,52 @@
+"""Test factories for Spark-TTS inference: a tiny codec + tiny LM pair of directories, and a scripted LM that
+emits chosen tokens (well-formed or garbage) so that parsing, retries and refusals can be tested exactly."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from tts_codec.testing.codec_dirs import save_tiny_model
+from tts_codec.testing.spark_lm import make_official_llm_dir
+
+
+def make_tts_dirs(root: str | Path, seed: int = 0) -> tuple[Path, Path]:
+    """`root/codec` (the tiny BiCodec) and `root/LLM` (a tiny random Qwen2 in the official layout)."""
+    root = Path(root)
+    return save_tiny_model(root / "codec", seed=seed), make_official_llm_dir(root / "LLM", seed=seed)
+
+
+class ScriptedLM(torch.nn.Module):
+    """Wraps a causal LM and overrides its next-token choice with scripts.
+
+    `rounds` is a list of rounds, one per `generate` call (the last repeats); a round lists one script (token ids)
+    per batch row (cycled). Row r emits its script, then `eos_id` forever. The wrapped model still runs, so
+    caching and padding behave as in a real model.
+    """
+
+    def __init__(self, model: torch.nn.Module, rounds: Sequence[Sequence[Sequence[int]]], eos_id: int):
+        super().__init__()
+        self.model, self.rounds, self.eos_id, self.calls = model, [list(r) for r in rounds], int(eos_id), 0
+        self._prompt_len = 0
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.model, name)
+
+    def generate(self, input_ids: torch.Tensor, **kwargs):
+        self._round = self.rounds[min(self.calls, len(self.rounds) - 1)]
+        self.calls += 1
+        self._prompt_len = input_ids.shape[1]
+        kwargs["logits_processor"] = [*kwargs.get("logits_processor", []), self._force]
+        return self.model.generate(input_ids=input_ids, **kwargs)
+
+    def _force(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        step = input_ids.shape[1] - self._prompt_len
+        out = torch.full_like(scores, float("-inf"))
+        for row in range(scores.shape[0]):
+            script = self._round[row % len(self._round)]
+            out[row, script[step] if step < len(script) else self.eos_id] = 0.0
+        return out
