@@ -136,7 +136,7 @@ def test_version_mismatch_is_one_line_error(tiny_model_dir, data_dir, tmp_path, 
 
 
 @pytest.mark.parametrize("argv, phrase", [
-    (["--batch_size", "0"], "--batch_size must be >= 1"),
+    (["--device", "tpu"], "--device 'tpu'"),
     (["--model_dir", "/nonexistent"], "/nonexistent"),
 ])
 def test_bad_arguments(tiny_model_dir, data_dir, tmp_path, argv, phrase):

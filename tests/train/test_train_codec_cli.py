@@ -102,7 +102,8 @@ def test_train_codec_end_to_end_with_stage3_features(tmp_path, corpus, test_conf
 @pytest.mark.parametrize("bad, message", [
     (["--train_data", "/nonexistent/train"], "no such directory"),
     (["--feats_dir", "/nonexistent/feats"], "run stage 3"),
-    (["--ngpu", "-1"], "--ngpu must be >= 0"),
+    (["--ngpu", "99"], "--ngpu 99: this machine cannot provide 99 GPU(s)"),
+    (["--ssl_model_dir", "/nonexistent/wav2vec2"], "--ssl_model_dir /nonexistent/wav2vec2: no such directory"),
     (["--batch_size", "1"], "data.batch_size is 1"),
 ])
 def test_train_codec_user_errors(tmp_path, corpus, test_config, capsys, bad, message):

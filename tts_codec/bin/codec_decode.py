@@ -33,14 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not len(tokens):
         raise UserError(f"{args.codes_dir}: no utterances to decode")
     wav_dir = Path(args.out_dir) / "wav"
+    if (wav_dir / "wav.scp").is_file() and not args.overwrite:
+        log.info("%s exists; skipping (pass --overwrite true to redo)", wav_dir / "wav.scp")
+        return 0
+    model = load_codec(args.model_dir, args.device)
+    check_compatible(tokens, model, args.model_dir)  # before a finished output is given up
     if (wav_dir / "wav.scp").is_file():
-        if not args.overwrite:
-            log.info("%s exists; skipping (pass --overwrite true to redo)", wav_dir / "wav.scp")
-            return 0
         (wav_dir / "wav.scp").unlink()
         (wav_dir / PARTIAL_RTF).unlink(missing_ok=True)
-    model = load_codec(args.model_dir, args.device)
-    check_compatible(tokens, model, args.model_dir)
     times = decode_dir(model, tokens, wav_dir, args.batch_size, args.dtype, args.device)
     write_table(Path(args.out_dir) / "rtf", {u: f"{times[u]:.4f}" for u in tokens.utt_ids})
     write_table(wav_dir / "wav.scp", {u: str(wav_dir / f"{u}.wav") for u in tokens.utt_ids})

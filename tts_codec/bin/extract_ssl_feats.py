@@ -19,12 +19,14 @@ import torch
 from tqdm import tqdm
 
 from tts_codec.atomic import atomic_write
-from tts_codec.cli import new_parser, run_main, str2bool
+from tts_codec.cli import new_parser, positive_int, run_main, str2bool
 from tts_codec.codecs.bicodec import SSLFeatureExtractor
+from tts_codec.codecs.bicodec.ssl import set_ssl_model_dir
 from tts_codec.config import load_config
 from tts_codec.data.ark import ArkWriter, load_scp_dict
 from tts_codec.data.codec_dataset import SegmentConfig, preprocess_audio
 from tts_codec.data.datadir import DataDir
+from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
 from tts_codec.train.bicodec_task import segment_config
 
@@ -52,15 +54,25 @@ def is_done(scp: Path, info_path: Path, info: dict, utts: list[str], overwrite: 
 
 
 def extract(data: DataDir, extractor: SSLFeatureExtractor, seg: SegmentConfig, ark: Path, scp: Path,
-            device: str, dtype: str, overwrite: bool) -> None:
-    """Write the features of every utterance of `data` (an unreadable utterance stops with its name)."""
+            device: str, dtype: str, overwrite: bool, info: tuple[Path, dict]) -> None:
+    """Write the features of every utterance of `data`, then `info` (path, record); an unreadable utterance or
+    non-finite features stop the job with the utterance's name, and nothing is written."""
     with ArkWriter(ark, scp, overwrite=overwrite) as writer:
         for utt in tqdm(data.utt_ids, desc=str(scp), unit="utt", mininterval=5):
-            wav = preprocess_audio(data.load_audio(utt, seg.sample_rate), seg)
+            try:
+                wav = preprocess_audio(data.load_audio(utt, seg.sample_rate), seg)
+            except UserError as err:
+                raise UserError(f"utterance {utt}: {err}") from None
             wav = np.pad(wav, (0, max(seg.hop_length, extractor.min_samples - wav.shape[0])))
             with torch.inference_mode():
                 feats = extractor(torch.from_numpy(wav).to(device)[None])[0]
-            writer[utt] = feats.float().cpu().numpy().astype(dtype)
+            feats = feats.float().cpu().numpy().astype(dtype)
+            if not np.isfinite(feats).all():
+                hint = "; --dtype float32 avoids float16 overflow" if dtype == "float16" else ""
+                raise UserError(f"utterance {utt}: its {dtype} SSL features hold NaN or infinite values{hint}")
+            writer[utt] = feats
+        with atomic_write(info[0]) as handle:  # before the scp is published: a complete scp has its info beside it
+            json.dump(info[1], handle, indent=2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,16 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="training config (its ssl_conf and front-end keys are used)")
     parser.add_argument("--data_dir", required=True, help="data dir (or one split of it)")
     parser.add_argument("--out_dir", required=True, help="feature dir, e.g. dump/feats/<set>")
-    parser.add_argument("--job", type=int, default=None, help="job number of a split data dir (names the outputs)")
+    parser.add_argument("--job", type=positive_int, default=None,
+                        help="job number of a split data dir (names the outputs)")
     parser.add_argument("--ssl_model_dir", default=None, help="local wav2vec2 directory (overrides ssl_conf.model_dir)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="torch device (cpu, cuda, cuda:N)")
     parser.add_argument("--dtype", choices=("float32", "float16"), default="float32", help="stored feature type")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace existing features")
     args = parser.parse_args(argv)
 
+    args.device = resolve_device(args.device)
     config = load_config(args.config)
-    if args.ssl_model_dir:
-        config.setdefault("ssl_conf", {})["model_dir"] = args.ssl_model_dir
+    set_ssl_model_dir(config, args.ssl_model_dir)
     seg = segment_config(config)
     data = DataDir.load(args.data_dir)
     out_dir = Path(args.out_dir)
@@ -89,9 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("%s already holds all %d utterances; skipping", scp, len(data.utt_ids))
         return 0
     extractor = SSLFeatureExtractor.from_config(config).to(args.device)
-    with atomic_write(info_path) as handle:  # first: a complete scp always has its info beside it
-        json.dump(info, handle, indent=2)
-    extract(data, extractor, seg, ark, scp, args.device, args.dtype, overwrite=args.overwrite)
+    extract(data, extractor, seg, ark, scp, args.device, args.dtype, args.overwrite, (info_path, info))
     log.info("wrote %s: %d utterances, %d-dim features", scp, len(data.utt_ids), extractor.dim)
     return 0
 

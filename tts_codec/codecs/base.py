@@ -8,6 +8,7 @@ stream per frame of that level.
 from __future__ import annotations
 
 import abc
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,7 +55,24 @@ class Codec(nn.Module, abc.ABC):
         """The `codes_info.json` record of this model's tokens."""
         return CodesInfo(codec=self.name, sample_rate=int(self.sample_rate), hop_length=int(self.hop_length),
                          streams=dict(self.token_streams), config_hash=config_hash(self.config),
-                         model_dir=None if model_dir is None else os.fspath(model_dir))
+                         model_dir=None if model_dir is None else os.fspath(model_dir),
+                         weights_hash=self.weights_hash())
+
+    def weights_hash(self) -> str:
+        """Short sha256 over every tensor of the state dict (names, dtypes, shapes, bytes), computed once and kept.
+
+        It tells apart two models of one config (tokens decode only with the weights that made them), so it is
+        taken as loaded: `prepare_for_inference` asks for it before folding weight norm changes the tensors.
+        """
+        cached = self.__dict__.get("_weights_hash")
+        if cached is None:
+            digest = hashlib.sha256()
+            for name, tensor in sorted(self.state_dict().items()):
+                data = tensor.detach().cpu().contiguous()
+                digest.update(f"{name}|{data.dtype}|{tuple(data.shape)}|".encode())
+                digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+            cached = self.__dict__["_weights_hash"] = digest.hexdigest()[:16]
+        return cached
 
     # ------------------------------------------------------------------ audio <-> tokens
     @abc.abstractmethod

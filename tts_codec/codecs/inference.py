@@ -17,8 +17,10 @@ from typing import Any, ContextManager
 import numpy as np
 import torch
 
+from tts_codec.cli import non_negative_int, positive_int
 from tts_codec.codecs.base import Codec
 from tts_codec.data.token_file import num_frames
+from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
 from tts_codec.nn.snake import use_cached_snake
 
@@ -41,7 +43,11 @@ def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = T
 
 
 def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True) -> Codec:
-    """eval(), weight norm folded, moved to `device`; `fast` also swaps in `CachedSnake` (CPU only)."""
+    """eval(), weight norm folded, moved to `device`; `fast` also swaps in `CachedSnake` (CPU only).
+
+    The weights' fingerprint (`Codec.weights_hash`, recorded in token files) is taken first, from the weights as
+    loaded."""
+    model.weights_hash()
     model.eval()
     model.remove_weight_norm()
     if fast and torch.device(device).type == "cpu":
@@ -114,14 +120,13 @@ def _pad_axis(array: np.ndarray, axis: int, length: int) -> np.ndarray:
 def add_inference_args(parser: argparse.ArgumentParser) -> None:
     """The flags every codec inference CLI shares: model, batch size, device, threads."""
     parser.add_argument("--model_dir", required=True, help="codec directory (exp/codec_<tag>/model)")
-    parser.add_argument("--batch_size", type=int, default=1, help="utterances per forward (>1 pads)")
-    parser.add_argument("--device", default="cpu", help="torch device")
-    parser.add_argument("--num_threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    parser.add_argument("--batch_size", type=positive_int, default=1, help="utterances per forward (>1 pads)")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:N)")
+    parser.add_argument("--num_threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch default)")
 
 
 def apply_inference_args(args: argparse.Namespace) -> None:
-    """Check the shared flags (one clear error) and set the thread count."""
-    if args.batch_size < 1:
-        raise UserError(f"--batch_size must be >= 1, got {args.batch_size}")
+    """Check the device (one clear error before any work) and set the thread count."""
+    args.device = resolve_device(args.device)
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)

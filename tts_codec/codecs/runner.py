@@ -28,19 +28,24 @@ PARTIAL_RTF = ".rtf.partial"  # per-utterance timings of an unfinished decode, a
 
 # ---------------------------------------------------------------------- tokenization
 def is_complete(out_dir: Path, info: CodesInfo, utts: list[str], overwrite: bool) -> bool:
-    """True when out_dir already holds this model's tokens for every utterance (and overwrite is off)."""
+    """True when out_dir already holds this model's tokens for exactly the utterances `utts` (tokenized or failed)
+    and overwrite is off; a codes dir of another model, or of other utterances, is a UserError."""
     if overwrite or not (out_dir / INFO_FILE).is_file():
         return False
     old = read_info(out_dir)
     if not old.same_codes(info):
-        raise UserError(f"{out_dir / INFO_FILE}: holds tokens of another model (config hash {old.config_hash}, this "
-                        f"model {info.config_hash}); pass --overwrite true to replace them")
+        raise UserError(f"{out_dir / INFO_FILE}: holds tokens of another model (config hash {old.config_hash}, "
+                        f"weights hash {old.weights_hash}; this model {info.config_hash}, {info.weights_hash}); "
+                        "pass --overwrite true to replace them")
     first_stream = next(iter(info.streams))
     done = set(load_scp_dict(out_dir / f"{first_stream}.scp")) | set(read_failed(out_dir))
-    missing = [u for u in utts if u not in done]
-    if missing:
-        raise UserError(f"{out_dir}: complete codes dir lacks {len(missing)} utterances of the data dir (e.g. "
-                        f"{missing[0]!r}); pass --overwrite true to redo it")
+    missing = sorted(set(utts) - done)
+    extra = sorted(done - set(utts))
+    if missing or extra:
+        example = (f"lacks {len(missing)}, e.g. {missing[0]!r}" if missing
+                   else f"has {len(extra)} more, e.g. {extra[0]!r}")
+        raise UserError(f"{out_dir}: the codes dir holds other utterances than the data dir ({example}); pass "
+                        "--overwrite true to redo it")
     return True
 
 
@@ -88,12 +93,20 @@ def tokenize_dir(model: Codec, data: DataDir, out_dir: Path, info: CodesInfo, ba
 
 # ---------------------------------------------------------------------- decoding
 def check_compatible(tokens: TokenSet, model: Codec, model_dir: str) -> None:
-    """Tokens must fit the model's streams and vocabularies; another config (hash) only warns (e.g. an LM's)."""
+    """Tokens must fit the model's streams and vocabularies and come from its weights (`weights_hash`); another
+    config (hash) with the same weights only warns."""
     info, mine = tokens.info, model.codes_info(model_dir)
     where = tokens.codes_dir / INFO_FILE
     if info.codec != mine.codec or info.streams != mine.streams or info.hop_length != mine.hop_length:
         raise UserError(f"{where}: tokens of {info.codec} {dict(info.streams)} do not fit the model in {model_dir} "
                         f"({mine.codec} {dict(mine.streams)})")
+    if info.weights_hash is None:
+        log.warning("%s: records no weights hash (written by an older tts_codec); cannot check that %s made these "
+                    "tokens", where, model_dir)
+    elif info.weights_hash != mine.weights_hash:
+        raise UserError(f"{where}: tokens made by the weights of {info.model_dir} (weights hash {info.weights_hash}) "
+                        f"cannot be decoded with the other weights of {model_dir} ({mine.weights_hash}); decode with "
+                        "the model that made them, or tokenize again")
     if info.config_hash != mine.config_hash:
         log.warning("%s: tokens come from config %s (%s), decoding with %s", where, info.config_hash,
                     info.model_dir, mine.config_hash)
@@ -120,6 +133,9 @@ def decode_dir(model: Codec, tokens: TokenSet, wav_dir: Path, batch_size: int, d
             wavs = decode_batch(model, [tokens[u] for u in utts], dtype, device)
             seconds = (time.perf_counter() - t0) / len(utts)
             for utt, wav in zip(utts, wavs):
+                if not np.isfinite(wav).all():
+                    raise UserError(f"{utt}: decoding gave {wav.size - np.count_nonzero(np.isfinite(wav))} NaN or "
+                                    f"infinite samples (dtype {dtype}); nothing written for it")
                 write_wav(wav_dir / f"{utt}.wav", wav, model.sample_rate)
                 times[utt] = seconds
                 log_rtf.write(f"{utt} {seconds:.4f}\n")

@@ -1,7 +1,8 @@
 """Codec token files: one kaldiio ark/scp per token stream plus a versioned `codes_info.json`, checked on load.
 
 Layout of a codes dir (recipe stage 6, `dump/codes/<tag>/<set>/`):
-    codes_info.json       format version, codec, config hash, model dir, frame rate, per-stream dtype/shape/vocab
+    codes_info.json       format version, codec, config hash, weights hash, model dir, frame rate, per-stream
+                          dtype/shape/vocab
     <stream>.ark/.scp     e.g. semantic (T,) and global (1, 32) per utterance, stored as Kaldi int32 vectors
     failed                optional `utt reason` lines for utterances that could not be tokenized
 
@@ -10,6 +11,7 @@ travel without the facts needed to decode them).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +24,7 @@ import numpy as np
 
 from tts_codec.atomic import atomic_write
 from tts_codec.data.ark import ArkWriter, load_scp_dict
-from tts_codec.data.table import read_table, write_table
+from tts_codec.data.table import format_lines, read_table
 from tts_codec.errors import UserError
 
 FORMAT_VERSION = 1
@@ -59,7 +61,8 @@ class StreamInfo:
 
 @dataclass(frozen=True)
 class CodesInfo:
-    """What a codes dir holds; `frame_rate` = sample_rate / hop_length (50 Hz for BiCodec)."""
+    """What a codes dir holds; `frame_rate` = sample_rate / hop_length (50 Hz for BiCodec). `weights_hash` is the
+    fingerprint of the weights that made the tokens (`Codec.weights_hash`; None in files written before it existed)."""
 
     codec: str
     sample_rate: int
@@ -67,6 +70,7 @@ class CodesInfo:
     streams: dict[str, StreamInfo]
     config_hash: str
     model_dir: str | None = None
+    weights_hash: str | None = None
     version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -92,7 +96,8 @@ class CodesInfo:
                                         int(s.get("stride", 1))) for name, s in data["streams"].items()}
             return cls(codec=str(data["codec"]), sample_rate=int(data["sample_rate"]),
                        hop_length=int(data["hop_length"]), streams=streams, config_hash=str(data["config_hash"]),
-                       model_dir=data.get("model_dir"), extra=dict(data.get("extra") or {}))
+                       model_dir=data.get("model_dir"), weights_hash=data.get("weights_hash"),
+                       extra=dict(data.get("extra") or {}))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise UserError(f"{where}: malformed codes info ({type(err).__name__}: {err})") from None
 
@@ -101,8 +106,9 @@ class CodesInfo:
         return num_frames(self.streams, codes)
 
     def same_codes(self, other: "CodesInfo") -> bool:
-        """True when both describe tokens of the same model (model_dir and extra may differ)."""
-        keys = ("codec", "sample_rate", "hop_length", "streams", "config_hash", "version")
+        """True when both describe tokens of the same model: same config and weights (model_dir and extra may
+        differ)."""
+        keys = ("codec", "sample_rate", "hop_length", "streams", "config_hash", "weights_hash", "version")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
@@ -276,17 +282,27 @@ def merge_codes_dirs(parts: list[str | os.PathLike], out_dir: str | os.PathLike,
         if not other.same_codes(info):
             raise UserError(f"{part / INFO_FILE} differs from {first_dir / INFO_FILE}: parts of different models")
     out = Path(out_dir)
-    if (out / INFO_FILE).is_file() and not overwrite and not read_info(out).same_codes(info):
+    same_model = (out / INFO_FILE).is_file() and read_info(out).same_codes(info)
+    if (out / INFO_FILE).is_file() and not overwrite and not same_model:
         raise UserError(f"{out / INFO_FILE}: holds tokens of another model; pass --overwrite true to replace them")
-    (out / INFO_FILE).unlink(missing_ok=True)
-    for name in info.streams:
-        merged: dict[str, str] = {}
-        for part, _ in infos:
-            for utt, location in read_table(part / f"{name}.scp").items():
-                if utt in merged:
-                    raise UserError(f"{part / (name + '.scp')}: utterance {utt!r} also appears in another part")
-                merged[utt] = location
-        write_table(out / f"{name}.scp", merged)
+    tables = {name: _merged_scp(name, [part for part, _ in infos]) for name in info.streams}  # all checks first
+    with contextlib.ExitStack() as stack:  # every file is complete (as a temp file) before anything is replaced
+        for name, table in tables.items():
+            handle = stack.enter_context(atomic_write(out / f"{name}.scp"))
+            handle.writelines(format_lines(table))
+        if not same_model:  # the old info must not describe the new scps, even for the instant of the renames
+            (out / INFO_FILE).unlink(missing_ok=True)
     write_failed(out, failed)
     write_info(out, info)
     return info
+
+
+def _merged_scp(stream: str, parts: list[Path]) -> dict[str, str]:
+    """utt -> ark location over the `<stream>.scp` of every part; an utterance in two parts is a UserError."""
+    merged: dict[str, str] = {}
+    for part in parts:
+        for utt, location in read_table(part / f"{stream}.scp").items():
+            if utt in merged:
+                raise UserError(f"{part / (stream + '.scp')}: utterance {utt!r} also appears in another part")
+            merged[utt] = location
+    return merged

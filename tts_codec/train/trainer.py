@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -83,6 +84,30 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def check_gpus(ngpu: int) -> None:
+    """UserError unless this node has `ngpu` usable CUDA devices (0 = CPU training needs none)."""
+    if ngpu == 0:
+        return
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if ngpu > count:
+        why = "this torch build has no CUDA" if torch.version.cuda is None else f"{count} CUDA device(s) visible"
+        raise UserError(f"--ngpu {ngpu}: this machine cannot provide {ngpu} GPU(s) ({why}, torch {torch.__version__});"
+                        " use --ngpu 0 to train on the CPU")
+
+
+def check_checkpoint(path: Path) -> None:
+    """UserError naming `path` unless it reads as a torch checkpoint (a killed copy or save can truncate it).
+
+    The file is memory-mapped, so its tensors are not read here.
+    """
+    try:
+        torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise UserError(f"{path}: not a readable checkpoint ({str(err).splitlines()[0]}); it may be truncated: "
+                        f"replace it by a periodic checkpoint of {path.parent}, or start again with --resume false "
+                        "--overwrite true") from None
+
+
 def build_trainer(
     config: dict[str, Any],
     output_dir: str | Path,
@@ -107,6 +132,7 @@ def build_trainer(
     """
     if ngpu < 0 or num_nodes < 1:
         raise UserError(f"--ngpu must be >= 0 and --num_nodes >= 1, got {ngpu} and {num_nodes}")
+    check_gpus(ngpu)
     conf = trainer_settings(config, max_steps)
     # CPU: one process, or as many as torchrun started on this node (CPU DDP, used by the multi-process test).
     devices = ngpu if ngpu > 0 else int(os.environ.get("LOCAL_WORLD_SIZE", 1))
@@ -186,7 +212,10 @@ def fit(
     """
     output_dir = Path(output_dir)
     config = task.config
+    check_gpus(ngpu)  # before anything under output_dir is removed
     ckpt = last_checkpoint(output_dir) if resume else None
+    if ckpt is not None:
+        check_checkpoint(ckpt)
     if ckpt is None and any((output_dir / CHECKPOINT_DIR).glob("*.ckpt")):
         if not overwrite:
             raise UserError(f"{output_dir / CHECKPOINT_DIR} already holds checkpoints; pass --resume true to continue "

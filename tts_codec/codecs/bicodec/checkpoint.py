@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from tts_codec.atomic import atomic_path
@@ -38,6 +38,17 @@ def save_pretrained(model: "BiCodec", model_dir: Path) -> None:
     save_config(model.config, model_dir / "config.yaml")
 
 
+def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata) of a safetensors file; a truncated or corrupt file is a UserError naming it."""
+    try:
+        with safe_open(str(path), "pt") as handle:
+            meta = handle.metadata() or {}
+        return load_file(str(path)), meta
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{path}: not a readable safetensors file ({err}); it may be truncated or corrupt: "
+                        "copy or export it again") from None
+
+
 def load_state_dict_checked(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str,
                             optional: tuple[str, ...] = ()) -> None:
     """Strict load that names missing, unexpected and mis-shaped tensors; keys ending in `optional` may be absent."""
@@ -52,6 +63,10 @@ def load_state_dict_checked(model: torch.nn.Module, state: dict[str, torch.Tenso
         if value.shape != expected[key].shape:
             raise UserError(f"{where}: tensor {key} has shape {tuple(value.shape)}, the config needs "
                             f"{tuple(expected[key].shape)}")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise UserError(f"{where}: {len(broken)} tensors hold NaN or infinite values (e.g. {broken[0]}); these "
+                        "weights are broken (a diverged training run?)")
     model.load_state_dict(state, strict=False)
 
 
@@ -70,11 +85,10 @@ def load_pretrained(model_dir: Path) -> "BiCodec":
     cfg = load_config(model_dir / "config.yaml")
     if cfg.get("codec") != "bicodec":
         raise UserError(f"{model_dir / 'config.yaml'}: 'codec' is {cfg.get('codec')!r}, expected 'bicodec'")
-    with safe_open(str(weights), "pt") as handle:
-        meta = handle.metadata() or {}
+    state, meta = read_weights(weights)
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise UserError(f"{weights}: format {meta.get('format')!r} version {meta.get('version')!r}, expected "
                         f"{FORMAT!r} version {VERSION!r}")
     model = BiCodec(cfg)
-    load_state_dict_checked(model, load_file(str(weights)), str(weights))
+    load_state_dict_checked(model, state, str(weights))
     return model.eval()

@@ -19,11 +19,12 @@ from typing import Any
 
 import torch
 import yaml
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from tts_codec.atomic import atomic_path, atomic_write
 from tts_codec.codecs.bicodec import config as bc
-from tts_codec.codecs.bicodec.checkpoint import WN_G, WN_V, canonical_state_dict, load_state_dict_checked
+from tts_codec.codecs.bicodec.checkpoint import (WN_G, WN_V, canonical_state_dict, load_state_dict_checked,
+                                                 read_weights)
 from tts_codec.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ def load_official(path: Path) -> "BiCodec":  # noqa: F821
     if not weights.is_file():
         raise UserError(f"{bdir}: no model.safetensors")
     model = BiCodec(cfg)
-    state = official_to_ours(load_file(str(weights)))
+    state = official_to_ours(read_weights(weights)[0])
     absent = [k for k in model.state_dict() if k not in state and k.endswith(OPTIONAL_SUFFIXES)]
     if absent:
         log.info("%s: %d derived buffers absent (kept as computed), e.g. %s", weights, len(absent), absent[0])

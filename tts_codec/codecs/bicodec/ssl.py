@@ -95,6 +95,19 @@ class SSLFeatureExtractor(nn.Module):
         return sum(states[i] for i in self.layers) / len(self.layers)
 
 
+def set_ssl_model_dir(config: dict[str, Any], model_dir: str | None, option: str = "--ssl_model_dir") -> None:
+    """Point `ssl_conf.model_dir` of `config` at `model_dir` (given on the command line; None: keep the config's).
+
+    Raises:
+        UserError: naming `option` when `model_dir` is not a directory (also for SSL types that would ignore it).
+    """
+    if model_dir is None:
+        return
+    if not Path(model_dir).is_dir():
+        raise UserError(f"{option} {model_dir}: no such directory")
+    config.setdefault("ssl_conf", {})["model_dir"] = str(model_dir)
+
+
 def _load_wav2vec2(conf: dict, num_layers: int) -> tuple[nn.Module, bool]:
     """The wav2vec2 model truncated to `num_layers` transformer layers, and whether to normalise the input."""
     from transformers import Wav2Vec2Config, Wav2Vec2Model
