@@ -22,7 +22,7 @@ class ScriptedLM(torch.nn.Module):
 
     `rounds` is a list of rounds, one per `generate` call (the last repeats); a round lists one script (token ids)
     per batch row (cycled). Row r emits its script, then `eos_id` forever. The wrapped model still runs, so
-    caching and padding behave as in a real model.
+    caching and padding behave as in a real model. `last_inputs` holds the unpadded prompts of the last call.
     """
 
     def __init__(self, model: torch.nn.Module, rounds: Sequence[Sequence[Sequence[int]]], eos_id: int):
@@ -40,6 +40,7 @@ class ScriptedLM(torch.nn.Module):
         self._round = self.rounds[min(self.calls, len(self.rounds) - 1)]
         self.calls += 1
         self._prompt_len = input_ids.shape[1]
+        self.last_inputs = [row[mask.bool()].tolist() for row, mask in zip(input_ids, kwargs["attention_mask"])]
         kwargs["logits_processor"] = [*kwargs.get("logits_processor", []), self._force]
         return self.model.generate(input_ids=input_ids, **kwargs)
 

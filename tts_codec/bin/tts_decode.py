@@ -1,0 +1,93 @@
+"""Recipe stage 10: text to speech over a test list with a Spark-TTS LM and its codec (tts_codec.tts.decode_list).
+
+  clone:  --meta_lst data/test_clone/meta.lst   zero-shot cloning of each prompt wav (prompt A; B with
+          --use_prompt_text true)
+  create: --data_dir dump/raw/test             voice creation from each utterance's stage-3 gender/pitch/speed
+          labels (prompt C; with --fine_values true also its pitch/speed values, mode D)
+  voice:  --data_dir DIR --voice v.json        every text with one saved voice
+
+Writes <out_dir>/wav/<utt>.wav and, when all --nj parts are done, wav/wav.scp, timing and failed. Reruns skip
+finished utterances. Sampling defaults are the official ones (temperature 0.8, top_k 50, top_p 0.95, 3000 tokens).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from tts_codec.cli import add_overwrite, new_parser, non_negative_int, number_type, positive_float, positive_int, \
+    probability, run_main, str2bool
+from tts_codec.errors import UserError
+from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part
+from tts_codec.tts.generation import SamplingConfig
+from tts_codec.tts.spark import LM_DTYPES, SparkTTS
+
+log = logging.getLogger("tts_decode")
+
+
+def get_parser():
+    p = new_parser(__doc__)
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--codec_dir", required=True, help="codec model dir (exp/codec_<tag>/model or official BiCodec)")
+    p.add_argument("--lm_dir", required=True, help="LLM dir (exp/lm_<tag>/model or official LLM/)")
+    p.add_argument("--out_dir", required=True, help="e.g. exp/lm_<tag>/decode_test_clone")
+    p.add_argument("--meta_lst", help="clone: Seed-TTS style list (utt|prompt_text|prompt_wav|infer_text)")
+    p.add_argument("--data_dir", help="create / voice: data dir with text (and stage-3 labels for create)")
+    p.add_argument("--voice", help="voice: a voice file (tts_codec.tts.voice)")
+    p.add_argument("--use_prompt_text", type=str2bool, default=False, help="clone: prompt B with the transcript")
+    p.add_argument("--max_ref_seconds", type=positive_float, default=None, help="clone: trim the reference")
+    p.add_argument("--fine_values", type=str2bool, default=False, help="create: pre-fill pitch/speed values")
+    p.add_argument("--prompt_join", default="auto", choices=("none", "space", "auto"), help="prompt B text join")
+    p.add_argument("--max_chars", type=non_negative_int, default=300, help="split longer text (0: never)")
+    defaults = SamplingConfig()
+    p.add_argument("--do_sample", type=str2bool, default=defaults.do_sample, help="false: greedy")
+    p.add_argument("--temperature", type=positive_float, default=defaults.temperature)
+    p.add_argument("--top_k", type=non_negative_int, default=defaults.top_k, help="0: no top-k filter")
+    p.add_argument("--top_p", type=number_type(float, low=0, high=1, low_open=True), default=defaults.top_p)
+    p.add_argument("--max_new_tokens", type=positive_int, default=defaults.max_new_tokens)
+    p.add_argument("--seed", type=int, default=defaults.seed, help="with the utterance id, seeds its sampling")
+    p.add_argument("--max_retries", type=non_negative_int, default=defaults.max_retries,
+                   help="new draws for an undecodable output")
+    p.add_argument("--use_cache", type=str2bool, default=defaults.use_cache, help="KV cache")
+    p.add_argument("--batch_size", type=positive_int, default=1, help="utterances generated together")
+    p.add_argument("--nj", type=positive_int, default=1, help="split the list into nj parts ...")
+    p.add_argument("--nj_part", type=positive_int, default=1, help="... and speak part k (1-based)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--lm_dtype", default="float32", choices=sorted(LM_DTYPES))
+    p.add_argument("--num_threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch default)")
+    add_overwrite(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    if args.nj_part > args.nj:
+        raise UserError(f"--nj_part {args.nj_part} must be in 1..--nj {args.nj}")
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    sampling = SamplingConfig(**{f.name: getattr(args, f.name) for f in fields(SamplingConfig)})
+    job = DecodeJob(args.task, Path(args.out_dir), args.meta_lst, args.data_dir, args.voice, args.use_prompt_text,
+                    args.max_ref_seconds, args.fine_values, args.batch_size, args.nj, args.nj_part, args.overwrite)
+    job.input_path()  # the task's input is named before the models load
+    tts = SparkTTS.from_dirs(args.codec_dir, args.lm_dir, args.device, args.lm_dtype, max_chars=args.max_chars,
+                             prompt_join=args.prompt_join)
+    settings = {k: str(getattr(args, k)) for k in ("task", "codec_dir", "lm_dir", "meta_lst", "data_dir", "voice",
+                                                   "use_prompt_text", "max_ref_seconds", "fine_values", "prompt_join",
+                                                   "max_chars", "lm_dtype")}
+    failed = decode_part(tts, job, sampling, settings)
+    if failed:
+        log.warning("%d utterance(s) refused; see %s/parts/failed.%d", failed, args.out_dir, args.nj_part)
+    print(f"tts_decode {args.task}: part {args.nj_part}/{args.nj} done in {args.out_dir}", file=sys.stderr)
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_main(main))
+
+
+if __name__ == "__main__":
+    cli()
