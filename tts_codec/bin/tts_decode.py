@@ -22,9 +22,10 @@ import torch
 from tts_codec.cli import add_overwrite, new_parser, non_negative_int, number_type, positive_float, positive_int, \
     probability, run_main, str2bool
 from tts_codec.errors import UserError
-from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part
+from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part, list_utterances
 from tts_codec.tts.generation import SamplingConfig
 from tts_codec.tts.spark import LM_DTYPES, SparkTTS
+from tts_codec.tts.voice import load_voice
 
 log = logging.getLogger("tts_decode")
 
@@ -72,13 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sampling = SamplingConfig(**{f.name: getattr(args, f.name) for f in fields(SamplingConfig)})
     job = DecodeJob(args.task, Path(args.out_dir), args.meta_lst, args.data_dir, args.voice, args.use_prompt_text,
                     args.max_ref_seconds, args.fine_values, args.batch_size, args.nj, args.nj_part, args.overwrite)
-    job.input_path()  # the task's input is named before the models load
+    entries = list_utterances(job)  # the list is checked before the models load
+    if args.voice:
+        load_voice(args.voice)
     tts = SparkTTS.from_dirs(args.codec_dir, args.lm_dir, args.device, args.lm_dtype, max_chars=args.max_chars,
                              prompt_join=args.prompt_join)
     settings = {k: str(getattr(args, k)) for k in ("task", "codec_dir", "lm_dir", "meta_lst", "data_dir", "voice",
                                                    "use_prompt_text", "max_ref_seconds", "fine_values", "prompt_join",
                                                    "max_chars", "lm_dtype")}
-    failed = decode_part(tts, job, sampling, settings)
+    failed = decode_part(tts, job, entries, sampling, settings)
     if failed:
         log.warning("%d utterance(s) refused; see %s/parts/failed.%d", failed, args.out_dir, args.nj_part)
     print(f"tts_decode {args.task}: part {args.nj_part}/{args.nj} done in {args.out_dir}", file=sys.stderr)

@@ -51,3 +51,23 @@ class ScriptedLM(torch.nn.Module):
             script = self._round[row % len(self._round)]
             out[row, script[step] if step < len(script) else self.eos_id] = 0.0
         return out
+
+
+def make_tts_test_set(root: str | Path, duration: float = 1.0) -> tuple[Path, Path]:
+    """A test set `root/test` (2 speakers x 2 utterances of `duration` s, text, utt2gender and the other stage-3
+    labels) and its zero-shot clone list `root/test_clone` (meta.lst, trials, enroll.scp)."""
+    from tts_codec.attributes import LEVELS
+    from tts_codec.bin import make_eval_list
+    from tts_codec.data.datadir import DataDir
+    from tts_codec.data.table import write_table
+    from tts_codec.testing.datadirs import make_data_dir
+
+    root = Path(root)
+    data = make_data_dir(root, "test", num_speakers=2, utts_per_speaker=2, duration=duration)
+    utts = DataDir.load(data).utt_ids
+    write_table(data / "utt2pitch", {u: LEVELS[i % 5] for i, u in enumerate(utts)})
+    write_table(data / "utt2speed", {u: LEVELS[(i + 2) % 5] for i, u in enumerate(utts)})
+    write_table(data / "utt2pitch_value", {u: 200 + 10 * i for i, u in enumerate(utts)})
+    write_table(data / "utt2speed_value", {u: 3 + i for i, u in enumerate(utts)})
+    make_eval_list.main(["clone", "--data_dir", str(data), "--out_dir", str(root / "test_clone")])
+    return data, root / "test_clone"

@@ -117,9 +117,9 @@ def check_info(job: DecodeJob, info: dict[str, Any]) -> None:
         json.dump(info, handle, indent=1, sort_keys=True)
 
 
-def decode_part(tts: SparkTTS, job: DecodeJob, sampling: SamplingConfig, settings: dict[str, Any]) -> int:
-    """Speak this part's utterances not yet on disk; returns how many were refused."""
-    entries = list_utterances(job)
+def decode_part(tts: SparkTTS, job: DecodeJob, entries: dict[str, dict[str, Any]], sampling: SamplingConfig,
+                settings: dict[str, Any]) -> int:
+    """Speak this part's utterances (`list_utterances`) not yet on disk; returns how many were refused."""
     voice_file = load_voice(job.voice) if job.task == "voice" else None
     if voice_file is not None:
         tts.check_voice(voice_file, job.voice)
