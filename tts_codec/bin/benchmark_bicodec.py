@@ -20,7 +20,9 @@ import torch
 
 from tts_codec.atomic import atomic_write
 from tts_codec.benchmark.bicodec import ANCHORS, DOCUMENTED, measure, to_markdown
-from tts_codec.cli import new_parser, positive_int, run_main, str2bool
+from tts_codec.cli import (new_parser, non_negative_int, positive_float, positive_int, run_main,
+                           str2bool)
+from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
 
 
@@ -32,14 +34,14 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="cuda rows only when available")
     parser.add_argument("--compare_fast", type=str2bool, default=True, help="also time CPU decode with CachedSnake")
-    parser.add_argument("--seconds", type=float, default=10.0, help="audio length per utterance")
+    parser.add_argument("--seconds", type=positive_float, default=10.0, help="audio length per utterance")
     parser.add_argument("--runs", type=positive_int, default=3, help="timed runs (median) after --warmup runs")
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--warmup", type=non_negative_int, default=1)
     parser.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads")
     parser.add_argument("--official_repo", help="Spark-TTS checkout: time the official code beside ours (needs "
                         "omegaconf and einx; see tools/parity/bicodec.py)")
-    parser.add_argument("--anchor_decode_s", type=float, help="without --official_repo: the official decode time "
-                        f"for 10 s measured on this machine (default: performance.md, {ANCHORS['decode']} s)")
+    parser.add_argument("--anchor_decode_s", type=positive_float, help="without --official_repo: the official decode "
+                        f"time for 10 s measured on this machine (default: performance.md, {ANCHORS['decode']} s)")
     parser.add_argument("--isolate", type=str2bool, default=True, help="one fresh subprocess per configuration")
     parser.add_argument("--out", default="exp/benchmark/bicodec", help="writes OUT.md and OUT.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -77,8 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not Path(args.config).is_file():
         raise UserError(f"--config {args.config}: no such file")
-    if args.seconds <= 0 or args.warmup < 0:
-        raise UserError(f"--seconds must be > 0 and --warmup >= 0 (got {args.seconds}, {args.warmup})")
+    args.devices = [d.strip().lower() for d in args.devices]
+    for device in args.devices:
+        if not device.startswith("cuda"):  # cuda rows are skipped on machines without CUDA
+            resolve_device(device, "--devices")
     if args.official_repo:
         from tts_codec.benchmark.official_bicodec import check_repo, missing_requirements
 
@@ -86,8 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing_requirements():
             raise UserError(f"--official_repo needs {', '.join(missing_requirements())}: pip install "
                             f"{' '.join(missing_requirements())} (not a tts_codec dependency)")
+    specs = make_specs(args)
+    if not specs:
+        raise UserError(f"--devices {' '.join(args.devices)}: none is available here (cuda rows need a CUDA device)")
     rows = []
-    for spec in make_specs(args):
+    for spec in specs:
         rows.append(run_isolated(spec) if args.isolate else measure(spec))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     out = Path(args.out)

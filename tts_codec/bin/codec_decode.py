@@ -12,7 +12,7 @@ from typing import Sequence
 
 from tts_codec.cli import new_parser, run_main, str2bool
 from tts_codec.codecs.inference import DTYPES, add_inference_args, apply_inference_args, load_codec
-from tts_codec.codecs.runner import PARTIAL_RTF, audio_seconds, check_compatible, decode_dir
+from tts_codec.codecs.runner import PARTIAL_RTF, audio_seconds, check_all_tokens, check_compatible, decode_dir
 from tts_codec.data.table import write_table
 from tts_codec.data.token_file import load_tokens
 from tts_codec.errors import UserError
@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     model = load_codec(args.model_dir, args.device)
     check_compatible(tokens, model, args.model_dir)  # before a finished output is given up
+    check_all_tokens(tokens)
     if (wav_dir / "wav.scp").is_file():
         (wav_dir / "wav.scp").unlink()
         (wav_dir / PARTIAL_RTF).unlink(missing_ok=True)

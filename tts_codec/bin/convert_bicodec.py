@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tts_codec.atomic import refuse_to_clobber
+from tts_codec.atomic import replace_dir
 from tts_codec.cli import add_overwrite, new_parser, run_main
 from tts_codec.codecs.bicodec import official
 from tts_codec.codecs.bicodec.checkpoint import canonical_state_dict, load_pretrained
@@ -37,12 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"input_dir {src}: not an official BiCodec dir (config.yaml with 'audio_tokenizer')")
     if args.mode == "export" and is_official:
         raise UserError(f"input_dir {src}: already in the official layout; use --mode import")
-    refuse_to_clobber(dst, args.overwrite, "output_dir")
     model = load_pretrained(src)
-    if args.mode == "import":
-        model.save_pretrained(dst)
-    else:
-        official.export_official(model, dst)
+    with replace_dir(dst, [src], args.overwrite, "output_dir") as new:  # never half a dir, never the input
+        if args.mode == "import":
+            model.save_pretrained(new)
+        else:
+            official.export_official(model, new)
     mismatches = official.manifest_mismatches(official.ours_to_official(canonical_state_dict(model)))
     if mismatches:
         log.info("tensors differ from the official full-size manifest (%d differences, e.g. %s): expected for "

@@ -9,11 +9,13 @@ import argparse
 import sys
 from typing import Sequence
 
-from tts_codec.cli import new_parser, run_main, str2bool
+from tts_codec.cli import new_parser, non_negative_int, number_type, run_main, str2bool
 from tts_codec.data.synth.corpus import SIZES, CorpusConfig, make_corpus, sized_config
 from tts_codec.data.synth.espeak import get_engine
 from tts_codec.data.synth.layouts import LAYOUTS, write_layout
 from tts_codec.errors import UserError
+
+any_int = number_type(int)  # the counts' ranges depend on each other: CorpusConfig.check names them
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -26,19 +28,20 @@ def get_parser() -> argparse.ArgumentParser:
                         help="preset of the four counts below: " + "; ".join(
                             f"{name}: " + ", ".join(f"{k} {v}" for k, v in preset.items())
                             for name, preset in SIZES.items()))
-    parser.add_argument("--num_speakers", type=int, default=None, help="voices from the table (default: --size)")
-    parser.add_argument("--utts_per_speaker", type=int, default=None,
+    parser.add_argument("--num_speakers", type=any_int, default=None,
+                        help="voices from the table (default: --size)")
+    parser.add_argument("--utts_per_speaker", type=any_int, default=None,
                         help="utterances per seen speaker, dev included (default: --size)")
-    parser.add_argument("--dev_utts_per_speaker", type=int, default=None,
+    parser.add_argument("--dev_utts_per_speaker", type=any_int, default=None,
                         help="of each seen speaker's utterances, how many (unseen sentences) go to dev "
                              "(default: --size)")
-    parser.add_argument("--num_test_speakers", type=int, default=None,
+    parser.add_argument("--num_test_speakers", type=any_int, default=None,
                         help="held-out speakers (test only), genders alternating (default: --size)")
-    parser.add_argument("--test_utts_per_speaker", type=int, default=None,
+    parser.add_argument("--test_utts_per_speaker", type=any_int, default=None,
                         help="utterances per held-out speaker (default: --size, else --utts_per_speaker)")
-    parser.add_argument("--sample_rate", type=int, default=defaults.sample_rate,
+    parser.add_argument("--sample_rate", type=any_int, default=defaults.sample_rate,
                         help="kaldi layout only (EARS is 48 kHz, LibriSpeech/VoxBox 16 kHz)")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--wav_dir", default=None, help="kaldi layout: where wavs go (default <out_dir>/wav)")
     parser.add_argument("--engine", default="auto", choices=("auto", "library", "cli"),
                         help="eSpeak NG backend: pip espeakng-loader library or the espeak-ng program")

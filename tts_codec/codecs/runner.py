@@ -19,7 +19,8 @@ from tts_codec.data.ark import load_scp_dict
 from tts_codec.data.audio import write_wav
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import read_table
-from tts_codec.data.token_file import INFO_FILE, CodesInfo, TokenSet, TokenWriter, read_failed, read_info
+from tts_codec.data.token_file import (INFO_FILE, CodesInfo, TokenSet, TokenWriter, check_tokens, read_failed,
+                                       read_info)
 from tts_codec.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,18 @@ def check_compatible(tokens: TokenSet, model: Codec, model_dir: str) -> None:
     if info.config_hash != mine.config_hash:
         log.warning("%s: tokens come from config %s (%s), decoding with %s", where, info.config_hash,
                     info.model_dir, mine.config_hash)
+
+
+def check_all_tokens(tokens: TokenSet) -> None:
+    """Read every utterance's tokens and check shapes and vocabulary ranges before anything is decoded, so that a
+    truncated ark or an out-of-range token stops the run before any output is written (a UserError naming it)."""
+    for utt in tokens.utt_ids:
+        codes = tokens[utt]
+        for name, spec in tokens.info.streams.items():
+            try:
+                check_tokens(name, codes[name], spec, utt)
+            except ValueError as err:
+                raise UserError(f"{tokens.codes_dir / (name + '.scp')}: {err}") from None
 
 
 def decode_dir(model: Codec, tokens: TokenSet, wav_dir: Path, batch_size: int, dtype: str,

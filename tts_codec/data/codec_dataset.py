@@ -113,11 +113,17 @@ class CodecSegmentDataset(Dataset):
     def _load(self, utt: str) -> tuple[np.ndarray, np.ndarray | None]:
         """Preprocessed audio cut to whole `frames_multiple` blocks, and the matching feature frames."""
         conf, hop = self.conf, self.conf.hop_length
-        wav = preprocess_audio(self.source.load_audio(utt, conf.sample_rate), conf)
+        try:
+            wav = preprocess_audio(self.source.load_audio(utt, conf.sample_rate), conf)
+        except UserError as err:  # e.g. NaN samples: the training log must say which utterance
+            raise UserError(f"training utterance {utt}: {err}") from None
         feats = None
         frames = wav.shape[0] // hop
         if self.ssl_feats is not None:
             feats = np.asarray(self.ssl_feats[utt], dtype=np.float32)
+            if not np.isfinite(feats).all():
+                raise UserError(f"training utterance {utt}: its SSL features hold NaN or infinite values "
+                                "(extract them again)")
             frames = feats.shape[0]  # the official loader fits the audio to the feature frames
         frames = frames // conf.frames_multiple * conf.frames_multiple
         return _fit(wav, frames * hop), (None if feats is None else feats[:frames])

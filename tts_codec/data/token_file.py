@@ -242,10 +242,13 @@ class TokenSet(Mapping):
         out = {}
         for name, spec in self.info.streams.items():
             array = np.asarray(self.streams[name][utt])
+            where = f"{self.codes_dir / (name + '.scp')}: {utt}"
             if array.dtype != np.dtype(spec.dtype):
-                raise UserError(f"{self.codes_dir / (name + '.scp')}: {utt}: dtype {array.dtype}, codes_info says "
-                                f"{spec.dtype}")
-            out[name] = array.reshape(spec.shape)
+                raise UserError(f"{where}: dtype {array.dtype}, codes_info says {spec.dtype}")
+            try:
+                out[name] = array.reshape(spec.shape)
+            except ValueError:
+                raise UserError(f"{where}: {array.size} tokens do not fit the shape {spec.shape}") from None
         return out
 
     def __iter__(self) -> Iterator[str]:
