@@ -187,3 +187,24 @@ def test_semantic_codes_beyond_the_codec_codebook_are_refused(tts, voice):
 def test_bad_requests_are_refused_clearly(tts, voice, call, match):
     with pytest.raises(UserError, match=match):
         call(tts, voice)
+
+
+def test_an_lm_exported_by_stage_8_with_our_tokenizer_speaks(tts_dirs, tmp_path):
+    """The recipe path: our sentencepiece Spark tokenizer, an LM built from conf/lm/spark_tiny.yaml, exported."""
+    from pathlib import Path
+
+    from tts_codec.config import load_config
+    from tts_codec.lm.spark.model import build_lm, export_llm_dir
+    from tts_codec.lm.spark.vocab import SparkVocab
+    from tts_codec.lm.text_tokenizer import load_tokenizer
+    from tts_codec.testing.spark_lm import make_spark_tokenizer
+    from tts_codec.tts.spark import SparkTTS
+
+    tok = make_spark_tokenizer(tmp_path / "tok")
+    config = load_config(Path(__file__).resolve().parents[2] / "conf" / "lm" / "spark_tiny.yaml")
+    export_llm_dir(build_lm(config, SparkVocab(load_tokenizer(tok))), tok, tmp_path / "model")
+    tts = SparkTTS.from_dirs(tts_dirs[0], tmp_path / "model")
+    voice, ref = tts.voice_from_audio(tone(1.0), 16000, prompt_text="The quick brown fox.")
+    result = tts.synthesize([Request("r", "Speech synthesis turns text into audio.", voice=voice, reference=ref)],
+                            SHORT)[0]
+    assert isinstance(result, tuple) and len(result.wav) == sum(map(len, result.semantic)) * 320
