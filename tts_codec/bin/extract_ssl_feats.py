@@ -8,6 +8,7 @@ config is skipped; anything else already there is refused unless `--overwrite tr
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -103,7 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("%s already holds all %d utterances; skipping", scp, len(data.utt_ids))
         return 0
     extractor = SSLFeatureExtractor.from_config(config).to(args.device)
-    extract(data, extractor, seg, ark, scp, args.device, args.dtype, args.overwrite, (info_path, info))
+    created = not out_dir.exists()
+    try:
+        extract(data, extractor, seg, ark, scp, args.device, args.dtype, args.overwrite, (info_path, info))
+    except BaseException:
+        if created:  # a failed first run leaves no empty output dir (other jobs' files keep it)
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
     log.info("wrote %s: %d utterances, %d-dim features", scp, len(data.utt_ids), extractor.dim)
     return 0
 
