@@ -13,7 +13,7 @@ Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, tempe
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -85,8 +85,11 @@ class FastDecoder:
 
     @torch.inference_mode()
     def generate(self, prompts: Sequence[Sequence[int]], seeds: Sequence[int],
-                 sampling: SamplingConfig) -> list[tuple[np.ndarray, bool]]:
+                 sampling: SamplingConfig, on_token: Callable[[torch.Tensor], None] | None = None,
+                 ) -> list[tuple[np.ndarray, bool]]:
         """Continue each prompt until EOS or `sampling.max_new_tokens` (same contract as `generation.generate`).
+
+        `on_token`, if given, is called with each step's (B,) new ids (streaming, timing).
 
         Returns:
             per prompt (generated ids without the EOS, int64; True if EOS was reached).
@@ -108,6 +111,8 @@ class FastDecoder:
             token = self._next_token(hidden, semantic, sampler)
             token = torch.where(finished, torch.full_like(token, self.ids.pad_id), token)
             steps.append(token)
+            if on_token is not None:
+                on_token(token)
             finished |= token == self.ids.eos_id
             semantic |= token == self.ids.start_semantic_id
             if bool(finished.all()) or len(steps) == sampling.max_new_tokens:
