@@ -1,0 +1,177 @@
+"""Codec learning curves: resynthesise a test set with every saved checkpoint of a training run, score it, plot it.
+
+A run dir is what `tts_codec.bin.train_codec` writes: `config.yaml` (written when training starts) and
+`checkpoints/batchNNNNNNNN.ckpt`. A checkpoint's training time is its file time minus the config's, so the curve's
+x axis is wall-clock minutes on the machine that trained (evaluation pauses count only if they ran beside it).
+Each checkpoint is scored once into `<out_dir>/<checkpoint name>/` (reruns skip finished ones).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from tts_codec.atomic import replace_dir
+from tts_codec.data.audio import write_wav
+from tts_codec.data.datadir import DataDir
+from tts_codec.errors import UserError
+from tts_codec.eval.codec_usage import stream_usage
+from tts_codec.eval.protocols import build_items
+from tts_codec.eval.registry import build_scorers, column_info
+from tts_codec.eval.score_dir import write_results
+from tts_codec.eval.scoring import EvalOptions, require_scores, run_scorers
+
+log = logging.getLogger(__name__)
+
+CURVE_METRICS = ("wer", "sim", "pesq", "stoi", "dnsmos")
+#: columns of curve.tsv after checkpoint, batches and minutes
+CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl", "global_perplexity", "semantic_perplexity",
+                 "val_mel")
+CKPT_RE = re.compile(r"batch(\d+)\.ckpt$")
+
+
+def run_checkpoints(run_dir: str | Path) -> list[tuple[Path, int, float]]:
+    """(path, batches, minutes since training started) of a run's periodic checkpoints, oldest first."""
+    run_dir = Path(run_dir)
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        raise UserError(f"{run_dir}: no config.yaml (not a train_codec output dir)")
+    start = config.stat().st_mtime
+    found = []
+    for path in (run_dir / "checkpoints").glob("batch*.ckpt"):
+        match = CKPT_RE.search(path.name)
+        if match:
+            found.append((path, int(match.group(1)), (path.stat().st_mtime - start) / 60))
+    if not found:
+        raise UserError(f"{run_dir}/checkpoints: no batchNNNNNNNN.ckpt (set trainer.checkpoint_every_n_steps and "
+                        "trainer.keep_checkpoints to keep them)")
+    return sorted(found, key=lambda item: item[1])
+
+
+def load_checkpoint_codec(path: str | Path) -> torch.nn.Module:
+    """The generator of a training checkpoint, in eval mode (weights under `generator.` in its state dict)."""
+    from tts_codec.codecs.bicodec import BiCodec
+
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    config = ckpt["hyper_parameters"]["config"]
+    model = BiCodec.from_config({k: config[k] for k in ("codec", "sample_rate", "codec_conf", "ssl_conf") if k in config})
+    prefix = "generator."
+    model.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    return model.eval()
+
+
+def resynthesize(model: torch.nn.Module, data_dir: str | Path, wav_dir: Path) -> dict[str, list[np.ndarray]]:
+    """Encode and decode every utterance of `data_dir` into `wav_dir/<utt>.wav` + `wav_dir/wav.scp`.
+
+    Returns:
+        the token streams, {"semantic": [(T,) per utt], "global": [(1, 32) per utt]}.
+    """
+    data = DataDir.load(data_dir)
+    tokens: dict[str, list[np.ndarray]] = {"semantic": [], "global": []}
+    lines = []
+    with torch.inference_mode():
+        for utt in data.utt_ids:
+            audio = model.prepare(data.load_audio(utt, model.sample_rate), model.sample_rate, what=utt)
+            codes = model.encode(torch.from_numpy(audio)[None])
+            wav = model.decode(codes)[0, 0].numpy()
+            tokens["semantic"].append(codes["semantic"][0].numpy())
+            tokens["global"].append(codes["global"][0].numpy())
+            write_wav(wav_dir / f"{utt}.wav", wav, model.sample_rate)
+            lines.append(f"{utt} {(wav_dir / f'{utt}.wav').resolve()}\n")
+    (wav_dir / "wav.scp").write_text("".join(lines), encoding="utf-8")
+    return tokens
+
+
+def score_audio(ref_dir: str | Path, gen_scp: str | Path, out_dir: Path, asr_beam_size: int = 5) -> dict[str, float]:
+    """Score `gen_scp` against `ref_dir` with CURVE_METRICS into `out_dir` (a score dir); returns metric means."""
+    names = list(CURVE_METRICS)
+    scorers = build_scorers(names, EvalOptions(asr_beam_size=asr_beam_size, asr_threads=1))
+    items = build_items(str(ref_dir), str(gen_scp), None, None, None, None, 1, 1)
+    results = run_scorers(items, scorers)
+    require_scores(results)
+    meta = {"models": {c: s.model_version() for s in scorers for c in s.columns},
+            "protocol": f"codec learning curve (beam {asr_beam_size})", "ref_dir": str(ref_dir),
+            "gen_scp": str(gen_scp)}
+    summary = write_results(out_dir, results, column_info(names), meta)
+    return {k: v["mean"] for k, v in summary["metrics"].items()}
+
+
+def score_checkpoint(ckpt: Path, data_dir: str | Path, out_dir: Path, asr_beam_size: int = 5) -> dict[str, float]:
+    """Resynthesise and score one checkpoint into `out_dir` (skipped when its `curve_point.json` exists)."""
+    done = out_dir / "curve_point.json"
+    if done.is_file():
+        return json.loads(done.read_text(encoding="utf-8"))
+    with replace_dir(out_dir, [str(data_dir)], True, "--out_dir") as new:
+        new = Path(new)
+        model = load_checkpoint_codec(ckpt)
+        tokens = resynthesize(model, data_dir, new / "wav")
+        scp = new / "wav" / "wav.scp"
+        figures = score_audio(data_dir, scp, new / "scores", asr_beam_size)
+        figures["global_perplexity"] = stream_usage(tokens["global"], model.global_codebook_size)["perplexity"]
+        figures["semantic_perplexity"] = stream_usage(tokens["semantic"], model.codebook_size)["perplexity"]
+        (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    # replace_dir moved the finished dir into place; the wav.scp paths point inside it again
+    scp = out_dir / "wav" / "wav.scp"
+    scp.write_text("".join(f"{line.split()[0]} {out_dir.resolve() / 'wav' / (line.split()[0] + '.wav')}\n"
+                           for line in scp.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+    return figures
+
+
+def write_curve(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """curve.tsv: checkpoint, batches, minutes and CURVE_COLUMNS per row ("-" where missing)."""
+    header = ("checkpoint", "batches", "minutes") + CURVE_COLUMNS
+    lines = ["\t".join(header)]
+    for row in rows:
+        cells = [str(row.get(k, "-")) if not isinstance(row.get(k), float) else f"{row[k]:.4f}" for k in header]
+        lines.append("\t".join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_curve(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a curve.tsv (numbers as floats, "-" as None)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    rows = []
+    for line in lines[1:]:
+        row: dict[str, Any] = {}
+        for key, cell in zip(header, line.split("\t")):
+            row[key] = cell if key == "checkpoint" else (None if cell == "-" else float(cell))
+        rows.append(row)
+    return rows
+
+
+def plot_curves(curves: dict[str, list[dict[str, Any]]], png: Path, ground_truth: dict[str, float] | None = None,
+                title: str = "") -> None:
+    """WER and SIM against training minutes, one line per run (`name -> curve rows`); ground truth dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in zip(axes, ("wer", "sim"), ("WER (Whisper tiny.en, beam 5)", "SIM to the original")):
+        for name, rows in curves.items():
+            points = [(r["minutes"], r[key]) for r in rows if r.get(key) is not None]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=name)
+        if ground_truth and key in ground_truth:
+            ax.axhline(ground_truth[key], color="k", linestyle="--", label="eSpeak ground truth")
+            if key == "wer":
+                ax.axhline(1.3 * ground_truth[key], color="grey", linestyle=":", label="target: 1.3 x ground truth")
+        if key == "sim":
+            ax.axhline(0.85, color="grey", linestyle=":", label="target 0.85")
+        ax.set_xlabel("training minutes (2 shared CPU cores)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
