@@ -71,6 +71,16 @@ def test_greedy_tokens_are_the_same_with_and_without_kv_cache(tts, voice):
     assert _raw(tts, voice, GREEDY, batch_size=2) == _raw(tts, voice, plain, batch_size=2)
 
 
+def test_the_fast_decoding_loop_is_an_option_with_the_same_tokens(tts, tts_dirs, voice):
+    from tts_codec.lm.spark.fast_decode import FastDecodeConfig
+    from tts_codec.tts.spark import SparkTTS
+
+    fast = SparkTTS.from_dirs(*tts_dirs, fast_decode=FastDecodeConfig())
+    assert _tokens(fast.synthesize(_requests(voice), SHORT, 2)) == _tokens(tts.synthesize(_requests(voice), SHORT, 2))
+    restricted = SparkTTS.from_dirs(*tts_dirs, fast_decode=FastDecodeConfig(restrict_head=True))
+    assert all(not isinstance(r, GenerationError) for r in restricted.synthesize(_requests(voice), SHORT, 3))
+
+
 def test_clone_output_matches_the_codec_rate_and_keeps_the_reference_voice(tts, tmp_path):
     from tts_codec.data.audio import write_wav
 

@@ -22,6 +22,7 @@ import torch
 from tts_codec.cli import add_overwrite, new_parser, non_negative_int, number_type, positive_float, positive_int, \
     probability, run_main, str2bool
 from tts_codec.errors import UserError
+from tts_codec.lm.spark.fast_decode import FastDecodeConfig
 from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part, list_utterances
 from tts_codec.tts.generation import SamplingConfig
 from tts_codec.tts.spark import LM_DTYPES, SparkTTS
@@ -54,6 +55,11 @@ def get_parser():
     p.add_argument("--max_retries", type=non_negative_int, default=defaults.max_retries,
                    help="new draws for an undecodable output")
     p.add_argument("--use_cache", type=str2bool, default=defaults.use_cache, help="KV cache")
+    p.add_argument("--fast_decode", type=str2bool, default=False,
+                   help="own decoding loop (tts_codec.lm.spark.fast_decode) instead of transformers generate")
+    p.add_argument("--restrict_head", type=str2bool, default=False, help="fast_decode: semantic rows + EOS only "
+                   "after <|start_semantic_token|>")
+    p.add_argument("--static_cache", type=str2bool, default=False, help="fast_decode: preallocated KV cache")
     p.add_argument("--batch_size", type=positive_int, default=1, help="utterances generated together")
     p.add_argument("--nj", type=positive_int, default=1, help="split the list into nj parts ...")
     p.add_argument("--nj_part", type=positive_int, default=1, help="... and speak part k (1-based)")
@@ -76,8 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     entries = list_utterances(job)  # the list is checked before the models load
     if args.voice:
         load_voice(args.voice)
+    fast = None
+    if args.fast_decode or args.restrict_head or args.static_cache:
+        fast = FastDecodeConfig(restrict_head=args.restrict_head, dtype=args.lm_dtype, static_cache=args.static_cache)
     tts = SparkTTS.from_dirs(args.codec_dir, args.lm_dir, args.device, args.lm_dtype, max_chars=args.max_chars,
-                             prompt_join=args.prompt_join)
+                             prompt_join=args.prompt_join, fast_decode=fast)
     settings = {k: str(getattr(args, k)) for k in ("task", "codec_dir", "lm_dir", "meta_lst", "data_dir", "voice",
                                                    "use_prompt_text", "max_ref_seconds", "fine_values", "prompt_join",
                                                    "max_chars", "lm_dtype")}

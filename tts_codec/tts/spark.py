@@ -26,6 +26,7 @@ from tts_codec.data.token_file import config_hash
 from tts_codec.errors import UserError
 from tts_codec.lm.spark import prompts as P
 from tts_codec.lm.spark.examples import check_codes
+from tts_codec.lm.spark.fast_decode import DecodeIds, FastDecodeConfig, FastDecoder
 from tts_codec.lm.spark.model import load_llm_dir
 from tts_codec.lm.spark.vocab import SparkVocab
 from tts_codec.tts.generation import SamplingConfig, generate, row_seed
@@ -111,10 +112,12 @@ class SparkTTS:
         max_chars: longest text chunk (0 = never split).
         prompt_join: how prompt B joins transcript and text (none|space|auto).
         sentence_gap: seconds of silence between chunks.
+        fast_decode: run our own decoding loop with these shortcuts (`tts_codec.lm.spark.fast_decode`: restricted
+            head, bf16 weights, static cache) instead of transformers `generate`; None = `generate`.
     """
 
     def __init__(self, codec: Codec, lm: torch.nn.Module, vocab: SparkVocab, max_chars: int = 300,
-                 prompt_join: str = "auto", sentence_gap: float = 0.1):
+                 prompt_join: str = "auto", sentence_gap: float = 0.1, fast_decode: FastDecodeConfig | None = None):
         check_codes(codec.codes_info(), vocab, "codec")
         P.join_texts("a", "b", prompt_join)  # refuses an unknown mode now, not at the first request
         self.codec, self.lm, self.vocab = codec, lm.eval(), vocab
@@ -123,6 +126,7 @@ class SparkTTS:
         self.global_shape = streams["global"].shape
         self.num_globals = int(np.prod(self.global_shape))
         self.semantic_size, self.global_size = streams["semantic"].codebook_size, streams["global"].codebook_size
+        self.fast_decoder = None if fast_decode is None else FastDecoder(lm, DecodeIds.from_vocab(vocab), fast_decode)
 
     @classmethod
     def from_dirs(cls, codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, device: str = "cpu",
@@ -192,19 +196,20 @@ class SparkTTS:
               max_ref_seconds: float | None = None, sampling: SamplingConfig | None = None) -> Synthesis:
         """Zero-shot cloning of `prompt_wav` (prompt B with `prompt_text`, else A)."""
         voice, reference = self.voice_from_file(prompt_wav, prompt_text, max_ref_seconds)
-        return self.one(Request("clone", text, voice=voice, reference=reference), sampling)
+        return self.synthesize_one(Request("clone", text, voice=voice, reference=reference), sampling)
 
     def speak(self, text: str, voice: Voice, sampling: SamplingConfig | None = None) -> Synthesis:
         """Speak with a saved voice (prompt A)."""
-        return self.one(Request("speak", text, voice=voice), sampling)
+        return self.synthesize_one(Request("speak", text, voice=voice), sampling)
 
     def create(self, text: str, gender: str, pitch: str = "moderate", speed: str = "moderate",
                pitch_value: int | None = None, speed_value: int | None = None,
                sampling: SamplingConfig | None = None) -> Synthesis:
         """Voice creation from levels (prompt C) or fine values (mode D); `result.voice` can be saved."""
-        return self.one(Request("create", text, style=Style(gender, pitch, speed, pitch_value, speed_value)), sampling)
+        style = Style(gender, pitch, speed, pitch_value, speed_value)
+        return self.synthesize_one(Request("create", text, style=style), sampling)
 
-    def one(self, request: Request, sampling: SamplingConfig | None = None) -> Synthesis:
+    def synthesize_one(self, request: Request, sampling: SamplingConfig | None = None) -> Synthesis:
         result = self.synthesize([request], sampling)[0]
         if isinstance(result, GenerationError):
             raise result
@@ -274,8 +279,7 @@ class SparkTTS:
             for start in range(0, len(pending), batch_size):
                 batch = pending[start:start + batch_size]
                 seeds = [row_seed(sampling.seed, f"{key}\0{i}", attempt) for key, i in batch]
-                outs = generate(self.lm, [prompts[k] for k in batch], seeds, sampling, self.vocab.eos_id,
-                                self.vocab.pad_id)
+                outs = self._generate([prompts[k] for k in batch], seeds, sampling)
                 for k, (ids, finished) in zip(batch, outs):
                     try:
                         done[k] = parse_output(ids, finished, self.vocab, self.semantic_size,
@@ -288,6 +292,11 @@ class SparkTTS:
             done[k] = GenerationError(f"{k[0]}: no decodable output after {attempts} attempt(s) (chunk {k[1] + 1}): "
                                       f"{reasons[k]}")
         return done
+
+    def _generate(self, prompts: list[list[int]], seeds: list[int], sampling: SamplingConfig):
+        if self.fast_decoder is not None:
+            return self.fast_decoder.generate(prompts, seeds, sampling)
+        return generate(self.lm, prompts, seeds, sampling, self.vocab.eos_id, self.vocab.pad_id)
 
     def _decode(self, voice: Voice, chunks: list[str], gens: list[Generated], batch_size: int) -> Synthesis:
         glob = voice.global_codes.reshape(self.global_shape)
