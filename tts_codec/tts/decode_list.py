@@ -151,6 +151,8 @@ def decode_part(tts: SparkTTS, job: DecodeJob, entries: dict[str, dict[str, Any]
                 if isinstance(result, GenerationError):
                     failed[request.key] = str(result)
                     continue
+                if not result.finished:
+                    log.warning("%s: cut at --max_new_tokens (no EOS); the end of the text may be missing", request.key)
                 write_wav(wav_dir / f"{request.key}.wav", result.wav, result.sample_rate)
                 timing.write(f"{request.key} {seconds:.4f}\n")
                 timing.flush()
