@@ -13,8 +13,7 @@ DATA_AND_JOB_VERBS = {"fix_data_dir", "subset_data_dir", "copy_data_dir", "combi
                       "utt2spk_to_spk2utt", "spk2utt_to_utt2spk", "filter_scp", "validate_data_dir", "format_audio",
                       "merge_scp", "run_jobs"}
 #: tts_codec/bin verbs that have no hostile cases yet; this list may only shrink
-NOT_YET_COVERED = {"benchmark_bicodec", "codec_decode", "codec_learning_curve", "codec_tokenize", "convert_bicodec",
-                   "extract_ssl_feats", "make_synthetic_corpus", "train_codec"}
+NOT_YET_COVERED = {"codec_learning_curve"}  # helper C's verb in progress (not yet committed)
 
 
 def _all_cases() -> list:
@@ -42,6 +41,8 @@ def test_every_bin_verb_has_cases_or_is_listed_as_pending() -> None:
     verbs = {p.stem for p in (REPO / "tts_codec" / "bin").glob("*.py") if p.stem != "__init__"}
     missing = verbs - entries - NOT_YET_COVERED
     assert not missing, f"tts_codec/bin verbs without hostile cases (add a CASES table in tests/hostile/): {missing}"
+    covered = NOT_YET_COVERED & entries
+    assert not covered, f"verbs listed as not yet covered have cases now; remove them from the list: {covered}"
 
 
 def test_case_ids_are_unique_across_the_suite() -> None:
