@@ -45,6 +45,8 @@ EXTRAS_REQUIRE = {
         "pesq>=0.0.4",
         "pystoi>=0.4.1",
         "speechmos>=0.0.1.1",
+        "zhconv>=1.4.3",  # the official zh track's traditional -> simplified conversion of the hypothesis
+        "zhon>=2.0",  # the official punctuation set (zhon.hanzi.punctuation) of the Seed-TTS-eval normaliser
     ],
     "test": ["pytest>=8", "pytest-timeout>=2.3"],
 }

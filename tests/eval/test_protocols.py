@@ -29,8 +29,8 @@ def test_meta_lst_round_trip_and_relative_paths(tmp_path):
     assert entries[1].gt_wav == str(tmp_path / "en/gt/u0.wav") and entries[1].prompt_wav == "/abs/p.wav"
     write_meta_lst(tmp_path / "out.lst", entries)
     assert read_meta_lst(tmp_path / "out.lst") == sorted(entries)
-    lst.write_text("u1|a|b.wav|c\nu2|only three|x\n")
-    with pytest.raises(UserError, match=r"meta.lst:2: expected 4 or 5"):
+    lst.write_text("u1|a|b.wav|c\nu2|six|fields|are|too|many\n")
+    with pytest.raises(UserError, match=r"meta.lst:2: expected 2, 3, 4 or 5"):
         read_meta_lst(lst)
     with pytest.raises(UserError, match="contains `|`"):
         write_meta_lst(tmp_path / "bad.lst", [MetaEntry("u", "t", "sox a.wav -t wav - |", "x")])

@@ -148,9 +148,13 @@ def test_wer_sim_and_eer_through_the_cli(corpus, tmp_path):
     assert len((out / "trials_scored.txt").read_text().splitlines()) == 4
 
 
-@pytest.mark.parametrize("argv, beam", [([], 5), (["--asr_beam", "1"], 1), (["--asr_beam_size", "3"], 3)])
-def test_asr_beam_option(argv, beam):
-    assert score.get_parser().parse_args(["--out_dir", "x", *argv]).asr_beam_size == beam
+@pytest.mark.parametrize("argv, beam", [([], 5), (["--protocol", "seed"], 1), (["--protocol", "seed", "--asr_beam", "5"], 5),
+                                        (["--asr_beam", "1"], 1), (["--asr_beam_size", "3"], 3)])
+def test_asr_beam_option(argv, beam, tmp_path):
+    """Default beam: 5 for reported numbers, 1 (the official greedy decoding) under the seed rules."""
+    args = score.get_parser().parse_args(["--out_dir", "x", "--gen_dir", str(tmp_path), *argv])
+    score.check_args(args)
+    assert args.asr_beam_size == beam
 
 
 def test_asr_beam_must_be_positive(capsys):
@@ -171,6 +175,7 @@ def test_seed_tts_meta_list_with_gen_dir(corpus, tmp_path):
     rows = [line.split("\t") for line in (out / "per_utt.tsv").read_text().splitlines()]
     assert rows[0] == ["utt", "sim_o", "mel"]
     assert rows[1][0] == "spk0_u0" and 0.5 < float(rows[1][1]) < 1.0 and float(rows[1][2]) > 0
-    assert rows[2] == ["spk1_u5", "", ""]  # its generated file does not exist
+    assert rows[2] == ["spk1_u5", "0", ""]  # no generated file: the worst SIM under toolkit rules, mel left out
     failures = (out / "failures.tsv").read_text().splitlines()
     assert len(failures) == 2 and all(f.startswith("spk1_u5\t") and "missing wav" in f for f in failures)
+    assert "(counted as 0)" in failures[1] and failures[1].split("\t")[1] == "sim_o"

@@ -1,6 +1,7 @@
 """Evaluation protocols: which utterances are scored against what (evaluation.md §9).
 
-- Seed-TTS-eval lists: `utt|prompt_text|prompt_wav|infer_text[|gt_wav]` (generated audio is `<gen_dir>/<utt>.wav`).
+- Seed-TTS-eval lists: `utt|prompt_text|prompt_wav|infer_text[|gt_wav]`, and the official parser's short forms
+  `utt|infer_text` and `utt|infer_text|prompt_wav` (generated audio is `<gen_dir>/<utt>.wav`).
 - Codec resynthesis: a subset of a test data dir (optionally by duration); the codec output is scored against it.
 - EARS zero-shot pairs: same speaker, different content; reading styles keep the style, emotions change emotion.
 `build_items` turns a data dir / generated scp / meta list into `EvalItem`s and reports mismatched lists.
@@ -31,13 +32,27 @@ _EARS_EMO = re.compile(r"^(p\d{3})_emo_([a-z]+)_sentences$")
 
 
 class MetaEntry(NamedTuple):
-    """One Seed-TTS-eval line; gt_wav is None when the list has four fields."""
+    """One Seed-TTS-eval line; gt_wav is None when the list has no fifth field, prompt_wav None for `utt|text`."""
 
     utt: str
     prompt_text: str
-    prompt_wav: str
+    prompt_wav: str | None
     infer_text: str
     gt_wav: str | None = None
+
+
+def parse_meta_fields(fields: list[str]) -> tuple[str, str, str | None, str, str | None] | None:
+    """(utt, prompt_text, prompt_wav, infer_text, gt_wav) of one split line, as the official
+    get_wav_res_ref_text.py reads it: 5 or 4 fields in full form, `utt|infer_text`, or `utt|infer_text|prompt_wav`
+    (whose utt may carry a `.wav` suffix, dropped); None for any other field count."""
+    if len(fields) in (4, 5):
+        return fields[0], fields[1], fields[2], fields[3], fields[4] if len(fields) == 5 else None
+    if len(fields) == 2:
+        return fields[0], "", None, fields[1], None
+    if len(fields) == 3:
+        utt = fields[0][:-len(".wav")] if fields[0].endswith(".wav") else fields[0]
+        return utt, "", fields[2], fields[1], None
+    return None
 
 
 def read_meta_lst(path: str | os.PathLike, strict: bool = False) -> list[MetaEntry]:
@@ -55,12 +70,16 @@ def read_meta_lst(path: str | os.PathLike, strict: bool = False) -> list[MetaEnt
         if not line.strip():
             continue
         fields = line.split("|")
-        if len(fields) not in (4, 5) or not fields[0].strip() or fields[0] in seen:
-            why = "duplicate utterance" if fields[0] in seen else f"expected 4 or 5 `|`-separated fields, got {len(fields)}"
+        parsed = parse_meta_fields(fields)
+        if parsed is None or not parsed[0].strip() or parsed[0] in seen:
+            why = ("duplicate utterance" if parsed and parsed[0] in seen else
+                   f"expected 2, 3, 4 or 5 `|`-separated fields, got {len(fields)}" if parsed is None else
+                   "empty utterance id")
             raise UserError(f"{path}:{lineno}: {why}")
-        seen.add(fields[0])
-        wavs = [str(path.parent / w) if w and not os.path.isabs(w) else w for w in fields[2:3] + fields[4:5]]
-        entries.append(MetaEntry(fields[0].strip(), fields[1], wavs[0], fields[3], wavs[1] if len(wavs) > 1 else None))
+        utt, prompt_text, prompt_wav, infer_text, gt_wav = parsed
+        seen.add(utt)
+        prompt_wav, gt_wav = (str(path.parent / w) if w and not os.path.isabs(w) else w for w in (prompt_wav, gt_wav))
+        entries.append(MetaEntry(utt.strip(), prompt_text, prompt_wav, infer_text, gt_wav))
         if strict:
             _check_entry(entries[-1], f"{path}:{lineno}")
     return entries
@@ -85,16 +104,22 @@ def _check_entry(entry: MetaEntry, where: str) -> None:
                                            ("prompt_text", entry.prompt_text, True)):
         if problem := text_problem(text, may_be_empty):
             raise UserError(f"{where}: {field_name}: {problem}")
+    if entry.prompt_wav is None:
+        raise UserError(f"{where}: no prompt_wav: a `utt|infer_text` line can be scored, not cloned")
     for field_name, wav in (("prompt_wav", entry.prompt_wav), ("gt_wav", entry.gt_wav)):
         if wav is not None and not Path(wav).is_file():
             raise UserError(f"{where}: {field_name} {wav}: no such file")
 
 
 def write_meta_lst(path: str | os.PathLike, entries: Sequence[MetaEntry]) -> None:
-    """Write a meta.lst atomically (C-sorted by utt); UserError if a field holds `|` or a newline."""
+    """Write a meta.lst atomically (C-sorted by utt; `utt|infer_text` for an entry without prompt wav); UserError if
+    a field holds `|` or a newline."""
     lines = []
-    for e in sorted(entries):
-        fields = [f for f in e if f is not None]
+    for e in sorted(entries, key=lambda e: e.utt):
+        if e.prompt_wav is None and e.gt_wav is None:
+            fields = [e.utt, e.infer_text]
+        else:
+            fields = [e.utt, e.prompt_text, e.prompt_wav or "", e.infer_text] + ([e.gt_wav] if e.gt_wav else [])
         if any("|" in f or "\n" in f for f in fields):
             raise UserError(f"meta entry {e.utt}: a field contains `|` or a newline (pipe wav specs cannot be listed)")
         lines.append("|".join(fields) + "\n")
@@ -270,7 +295,7 @@ def meta_to_datadir(entries: Sequence[MetaEntry]) -> DataDir:
         wav_scp={e.utt: e.gt_wav for e in entries if e.gt_wav},
         utt2spk={e.utt: e.utt for e in entries},
         text={e.utt: e.infer_text for e in entries},
-        extra={"prompt.scp": {e.utt: e.prompt_wav for e in entries},
+        extra={"prompt.scp": {e.utt: e.prompt_wav for e in entries if e.prompt_wav},
                "utt2prompt_text": {e.utt: e.prompt_text for e in entries if e.prompt_text.strip()}},
     )
 

@@ -275,7 +275,7 @@ def finalize(out_dir: str | os.PathLike, meta: dict) -> dict:
             mean, ci = mean_ci95(values)
             metrics[col] = {"mean": _num(mean), "ci95": [_num(v) for v in ci], "n": len(values),
                             "n_failed": n_failed, "higher_is_better": hib.get(col)}
-    _add_corpus_figures(out, per_utt, metrics)
+    _add_corpus_figures(out, per_utt, metrics, meta)
     _add_eer(read_trials_scored(out / TRIALS), metrics)
     if (out / USAGE_FILE).is_file():
         usage = read_json(out / USAGE_FILE).get("metrics")
@@ -316,11 +316,12 @@ def write_trials_scored(path: Path, trials: Sequence[ScoredTrial]) -> None:
                                f"{'-' if t.score is None else _fmt(t.score)}" for t in trials}))
 
 
-def _add_corpus_figures(out: Path, per_utt: PerUtt, metrics: dict) -> None:
+def _add_corpus_figures(out: Path, per_utt: PerUtt, metrics: dict, meta: dict) -> None:
     hyps, refs = read_side(out / "hyp.txt"), read_side(out / "ref.txt")
     both = sorted(set(hyps) & set(refs))
-    if both:
-        for col, value in corpus_rates([refs[u] for u in both], [hyps[u] for u in both]).items():
+    if both:  # the text rules of the run (tts_codec.eval.wer), recorded in summary.json
+        rules = {"norm": meta.get("text_norm") or "simple", "lang": meta.get("lang") or "en"}
+        for col, value in corpus_rates([refs[u] for u in both], [hyps[u] for u in both], **rules).items():
             if col in metrics:
                 metrics[col]["corpus"] = _num(value)
     rows = per_utt.rows.values()

@@ -3,7 +3,17 @@
 A scorer turns a batch of `EvalItem`s into one `UttResult` each. Anything wrong with one utterance (missing,
 silent or too short wav, unsupported sample rate, a library refusing the input) becomes a failure *reason* for that
 utterance and metric, never an exception that stops the run. One rule for short audio holds for every metric:
-audio shorter than MIN_SECONDS is a failure, never a number averaged with real ones.
+audio shorter than MIN_SECONDS (or silent) is a failure, never a measured number averaged with real ones.
+
+Failures of the audio under test (`GenFailure`: missing, unreadable, silent or too short) in the TTS headline
+metrics (those with `worst` values: wer/cer, sim_o, sim_r) are not dropped from the mean, which would flatter a
+weak system:
+- toolkit rules (every protocol but `seed`): the utterance gets the worst score (WER/CER 1.0 = nothing recognised,
+  SIM 0.0 = no shared direction) *and* a failure row, so it counts in the mean (`n`) and in `n_failed`;
+- `seed` rules (Seed-TTS-eval exactly): every readable generated wav is scored as the official scripts do, silent
+  and short ones included (an empty transcript is WER 1.0); a missing or unreadable one is left out of the mean as
+  the official scripts leave it out (they skip a missing file; an unreadable one stops them), counted in `n_failed`.
+Other metrics (PESQ, STOI, mel, DNSMOS, attributes) leave every failure out of the mean and count it.
 """
 from __future__ import annotations
 
@@ -23,6 +33,7 @@ MIN_SR, MAX_SR = 8000, 192000
 SILENCE_PEAK = 1e-4  # -80 dBFS: nothing a metric can measure
 MIN_SECONDS = 0.25  # shorter audio is a failure for every metric (PESQ's own floor; below a syllable)
 BOOTSTRAP_RESAMPLES = 2000
+SEED_PROTOCOLS = ("seed", "seed-tts-eval")  # --protocol values that select the official Seed-TTS-eval rules
 
 #: An audio reference: a wav.scp spec (path or `cmd |`), or (spec, start_s, end_s) for a `segments` entry.
 AudioSpec = Union[str, Tuple[str, float, Optional[float]]]
@@ -30,6 +41,10 @@ AudioSpec = Union[str, Tuple[str, float, Optional[float]]]
 
 class ScoreFailure(Exception):
     """One utterance could not be scored; the message is the reason written to failures.tsv."""
+
+
+class GenFailure(ScoreFailure):
+    """The audio under test itself is unusable (missing, unreadable, silent, too short): a failure of the system."""
 
 
 @dataclass
@@ -52,12 +67,22 @@ class EvalItem:
     prompt_recon: AudioSpec | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
-    def audio(self, role: str, sr: int) -> np.ndarray:
-        """Load the `role` wav ("gen", "ref", "prompt", "prompt_recon") at `sr`; ScoreFailure when unusable."""
+    def audio(self, role: str, sr: int, audible: bool = True) -> np.ndarray:
+        """Load the `role` wav ("gen", "ref", "prompt", "prompt_recon") at `sr`.
+
+        Args:
+            audible: refuse silent audio and audio shorter than MIN_SECONDS (False: any readable wav, even empty).
+        Raises:
+            ScoreFailure when unusable; GenFailure (a subclass) when the unusable audio is the "gen" one.
+        """
         spec = getattr(self, role)
-        if spec is None:
-            raise ScoreFailure(f"no {role} wav for this utterance")
-        return load_checked(spec, sr)
+        kind = GenFailure if role == "gen" else ScoreFailure
+        try:
+            if spec is None:
+                raise ScoreFailure(f"no {role} wav for this utterance")
+            return load_checked(spec, sr) if audible else load_readable(spec, sr)
+        except ScoreFailure as err:
+            raise kind(str(err)) from None
 
     def native_sr(self, role: str) -> int:
         """Sample rate of the `role` wav as stored (before any resampling)."""
@@ -89,14 +114,23 @@ class EvalOptions:
 
     asr_model_dir: str | None = None
     asr_beam_size: int = 1
-    asr_language: str = "en"
+    asr_language: str | None = None  # None: the language of `lang`
     asr_threads: int = 2
+    asr_compute_type: str | None = None  # None: float16 on CUDA, int8 on CPU
+    hyp_file: str | None = None  # `utt transcript` lines scored instead of running the ASR
     speaker_model_dir: str | None = None
     attr_boundaries: str | None = None
     syllable_dict: str | None = None
-    lang: str = "en"
+    lang: str = "en"  # language of the texts: en (WER) or zh (CER); also of the speed boundaries
     timing_file: str | None = None
     device: str = "cpu"  # torch/CTranslate2 device of the model-based metrics (ASR, speaker embeddings)
+    protocol: str = ""  # "seed" / "seed-tts-eval" select the official Seed-TTS-eval rules (see the module docstring)
+    text_norm: str = ""  # WER text normaliser; "" = the protocol's (seed-tts for `seed`, simple otherwise)
+
+    @property
+    def seed_rules(self) -> bool:
+        """True when the official Seed-TTS-eval rules apply (normaliser, failures, ASR window)."""
+        return self.protocol.strip().lower() in SEED_PROTOCOLS
 
 
 class Scorer(ABC):
@@ -107,9 +141,19 @@ class Scorer(ABC):
 
     name: ClassVar[str]
     columns: ClassVar[dict[str, bool | None]]
+    #: worst value per column, counted for a failed audio under test (TTS headline metrics only; see module doc)
+    worst: ClassVar[dict[str, float]] = {}
 
     def __init__(self, options: EvalOptions | None = None) -> None:
         self.options = options or EvalOptions()
+
+    def gen_audio(self, item: EvalItem, sr: int) -> np.ndarray:
+        """The audio under test; under the seed rules a headline metric takes any readable wav, silent or short."""
+        return item.audio("gen", sr, audible=not (self.worst and self.options.seed_rules))
+
+    def worst_values(self) -> dict[str, float]:
+        """The columns (and worst values) this scorer writes; subclasses whose columns vary override it."""
+        return dict(self.worst)
 
     def model_version(self) -> str:
         """Exact model/package identity behind the numbers (goes into summary.json "models")."""
@@ -121,9 +165,19 @@ class Scorer(ABC):
         for item in items:
             try:
                 results.append(self.score_one(item))
+            except GenFailure as err:
+                results.append(self.gen_failed(str(err)))
             except ScoreFailure as err:
                 results.append(UttResult.failed(list(self.columns), str(err)))
         return results
+
+    def gen_failed(self, reason: str) -> UttResult:
+        """The result for an unusable audio under test: the worst score plus a failure row under toolkit rules,
+        a failure left out of the mean under the seed rules and for metrics without a worst score."""
+        worst = self.worst_values()
+        if not worst or self.options.seed_rules:
+            return UttResult.failed(list(worst or self.columns), reason)
+        return UttResult(values=worst, failures={c: f"{reason} (counted as {v:g})" for c, v in worst.items()})
 
     @abstractmethod
     def score_one(self, item: EvalItem) -> UttResult:
@@ -161,6 +215,13 @@ def _load_native(spec) -> tuple[np.ndarray, int]:
     return _load_native_cached(key, _stamp(key[0]))
 
 
+def _check_audible(wav: np.ndarray, sr: int, where: str) -> None:
+    if wav.size == 0 or float(np.max(np.abs(wav))) < SILENCE_PEAK:
+        raise ScoreFailure(f"silent or empty wav {where}")
+    if wav.size < MIN_SECONDS * sr:
+        raise ScoreFailure(f"too short to score: {wav.size / sr:.3f} s in {where} (every metric needs >= {MIN_SECONDS} s)")
+
+
 @functools.lru_cache(maxsize=32)
 def _load_native_cached(key: tuple[str, float, float | None], stamp: int) -> tuple[np.ndarray, int]:
     from tts_codec.data.audio import read_audio
@@ -175,10 +236,6 @@ def _load_native_cached(key: tuple[str, float, float | None], stamp: int) -> tup
         raise ScoreFailure(f"unsupported sample rate {sr} Hz in {where} (need {MIN_SR}..{MAX_SR})")
     if wav.size and not np.isfinite(wav).all():
         raise ScoreFailure(f"non-finite samples (NaN/inf) in {where}")
-    if wav.size == 0 or float(np.max(np.abs(wav))) < SILENCE_PEAK:
-        raise ScoreFailure(f"silent or empty wav {where}")
-    if wav.size < MIN_SECONDS * sr:
-        raise ScoreFailure(f"too short to score: {wav.size / sr:.3f} s in {where} (every metric needs >= {MIN_SECONDS} s)")
     wav = np.ascontiguousarray(wav, dtype=np.float32)
     wav.setflags(write=False)
     return wav, sr
@@ -192,13 +249,21 @@ def load_checked(spec, sr: int) -> np.ndarray:
             supported sample-rate range.
     """
     key = _key(spec)
+    stamp = _stamp(key[0])
+    _check_audible(*_load_native_cached(key, stamp), describe(key))
+    return _resampled(key, stamp, sr)
+
+
+def load_readable(spec, sr: int) -> np.ndarray:
+    """Like `load_checked`, but silent, short and empty audio is returned too (the Seed-TTS-eval rule)."""
+    key = _key(spec)
     return _resampled(key, _stamp(key[0]), sr)
 
 
 @functools.lru_cache(maxsize=32)
 def _resampled(key: tuple[str, float, float | None], stamp: int, sr: int) -> np.ndarray:
     wav, native = _load_native_cached(key, stamp)
-    if native == sr:
+    if native == sr or wav.size == 0:
         return wav
     import soxr
 
@@ -249,8 +314,8 @@ def run_scorers(items: Sequence[EvalItem], scorers: Sequence[Scorer], batch_size
 def require_scores(results: dict[str, UttResult]) -> None:
     """UserError when not one value was scored (every utterance failed every metric), naming the common reasons:
     such a run is a broken input (wrong list, missing audio), not a result."""
-    if any(math.isfinite(v) for r in results.values() for v in r.values.values()):
-        return
+    if any(math.isfinite(v) and c not in r.failures for r in results.values() for c, v in r.values.items()):
+        return  # a worst score counted for a failure is no score
     reasons = Counter(reason for r in results.values() for reason in set(r.failures.values()))
     common = "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common(2))
     raise UserError(f"no utterance could be scored: all {len(results)} failed every metric ({common or 'no scores'})")

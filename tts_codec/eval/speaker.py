@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tts_codec.errors import UserError
-from tts_codec.eval.scoring import EvalItem, Scorer, ScoreFailure, UttResult, cache_key
+from tts_codec.eval.scoring import EvalItem, GenFailure, Scorer, ScoreFailure, UttResult, cache_key
 
 SPK_SR = 16000
 
@@ -35,17 +35,27 @@ class SpeakerEncoder(ABC):
 
 
 class ResemblyzerEncoder(SpeakerEncoder):
-    """GE2E d-vector from the resemblyzer wheel (256-d; 16 kHz, volume normalisation and VAD trim inside)."""
+    """GE2E d-vector from the resemblyzer wheel (256-d; 16 kHz, volume normalisation and VAD trim inside).
 
-    def __init__(self, device: str = "cpu"):
+    Args:
+        untrimmed_fallback: embed the raw audio when the VAD trim leaves no speech (the seed rules: the official
+            verification embeds every readable wav, silence included) instead of failing.
+    """
+
+    def __init__(self, device: str = "cpu", untrimmed_fallback: bool = False):
         self.device = device
+        self.untrimmed_fallback = untrimmed_fallback
 
     def embed(self, wav: np.ndarray) -> np.ndarray:
         from resemblyzer import preprocess_wav
 
-        pre = preprocess_wav(np.array(wav, dtype=np.float32))
-        if pre.size < SPK_SR // 10:
-            raise ScoreFailure("no speech left after resemblyzer's VAD trim")
+        wav = np.array(wav, dtype=np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):  # silence: resemblyzer's dBFS of zero energy
+            pre = preprocess_wav(wav) if wav.size else wav
+        if pre.size < SPK_SR // 10 or not np.isfinite(pre).all():
+            if not self.untrimmed_fallback:
+                raise ScoreFailure("no speech left after resemblyzer's VAD trim")
+            pre = np.pad(wav, (0, max(0, SPK_SR // 10 - wav.size)))
         return _unit(_resemblyzer(self.device).embed_utterance(pre))
 
     def version(self) -> str:
@@ -74,9 +84,14 @@ class WavLMEncoder(SpeakerEncoder):
         return f"transformers {metadata.version('transformers')} WavLMForXVector from {self.model_dir}"
 
 
-def build_speaker_encoder(model_dir: str | None, device: str = "cpu") -> SpeakerEncoder:
-    """WavLM x-vector when a local model dir is given, resemblyzer otherwise; `device` a resolved torch device."""
-    return WavLMEncoder(model_dir, device) if model_dir else ResemblyzerEncoder(device)
+def build_speaker_encoder(model_dir: str | None, device: str = "cpu", seed_rules: bool = False) -> SpeakerEncoder:
+    """The speaker model of `model_dir` (a transformers WavLMForXVector dir, or the official Seed-TTS-eval
+    `wavlm_large_finetune.pth` file), resemblyzer when None; `device` a resolved torch device."""
+    if model_dir and Path(model_dir).is_file():
+        from tts_codec.eval.official_sv import OfficialSvEncoder
+
+        return OfficialSvEncoder(model_dir, device)
+    return WavLMEncoder(model_dir, device) if model_dir else ResemblyzerEncoder(device, untrimmed_fallback=seed_rules)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -116,7 +131,8 @@ class _SimScorer(Scorer):
 
     def __init__(self, options=None) -> None:
         super().__init__(options)
-        self.encoder = build_speaker_encoder(self.options.speaker_model_dir, self.options.device)
+        self.encoder = build_speaker_encoder(self.options.speaker_model_dir, self.options.device,
+                                             self.options.seed_rules)
         self._cache: dict[tuple, np.ndarray] = {}  # prompts are shared by many targets (EARS pairs)
 
     def model_version(self) -> str:
@@ -133,7 +149,10 @@ class _SimScorer(Scorer):
         return self._cache[key]
 
     def score_one(self, item: EvalItem) -> UttResult:
-        gen = self.encoder.embed(item.audio("gen", SPK_SR))  # the audio under test is checked first
+        try:  # the audio under test is checked first; no speech in it is a failure of the system
+            gen = self.encoder.embed(self.gen_audio(item, SPK_SR))
+        except ScoreFailure as err:
+            raise GenFailure(str(err)) from None
         other = self._embed(item, self.other)
         return UttResult(values={self.name: cosine(gen, other)})
 
@@ -150,6 +169,7 @@ class SimOScorer(_SimScorer):
 
     name, other = "sim_o", "prompt"
     columns = {"sim_o": True}
+    worst = {"sim_o": 0.0}
 
 
 class SimRScorer(_SimScorer):
@@ -157,3 +177,4 @@ class SimRScorer(_SimScorer):
 
     name, other = "sim_r", "prompt_recon"
     columns = {"sim_r": True}
+    worst = {"sim_r": 0.0}
