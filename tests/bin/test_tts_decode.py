@@ -62,6 +62,9 @@ def test_other_settings_are_refused_unless_overwrite(models, test_set, tmp_path)
     assert _clone(models, test_set, out) == 0
     with pytest.raises(UserError, match="other settings .*sampling.*--overwrite true"):
         _clone(models, test_set, out, "--seed", "7")
+    (models[1] / "config.json").touch()  # as if stage 8 had written a new LM
+    with pytest.raises(UserError, match="other settings .*lm_model"):
+        _clone(models, test_set, out)
     before = (out / "wav" / "spk1-utt1.wav").read_bytes()
     assert _clone(models, test_set, out, "--seed", "7", "--overwrite", "true") == 0
     assert (out / "wav" / "spk1-utt1.wav").read_bytes() != before

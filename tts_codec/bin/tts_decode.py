@@ -23,7 +23,7 @@ from tts_codec.cli import add_overwrite, new_parser, non_negative_int, number_ty
     probability, run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.lm.spark.fast_decode import FastDecodeConfig
-from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part, list_utterances
+from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part, list_utterances, model_fingerprint
 from tts_codec.tts.generation import SamplingConfig
 from tts_codec.tts.spark import LM_DTYPES, SparkTTS
 from tts_codec.tts.voice import load_voice
@@ -90,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {k: str(getattr(args, k)) for k in ("task", "codec_dir", "lm_dir", "meta_lst", "data_dir", "voice",
                                                    "use_prompt_text", "max_ref_seconds", "fine_values", "prompt_join",
                                                    "max_chars", "lm_dtype")}
+    settings.update(codec_model=model_fingerprint(args.codec_dir), lm_model=model_fingerprint(args.lm_dir))
     failed = decode_part(tts, job, entries, sampling, settings)
     if failed:
         log.warning("%d utterance(s) refused; see %s/parts/failed.%d", failed, args.out_dir, args.nj_part)

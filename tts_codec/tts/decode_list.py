@@ -12,6 +12,7 @@ Layout: `decode_info.json` (the settings; another run's settings are refused unl
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -100,6 +101,14 @@ def make_request(tts: SparkTTS, job: DecodeJob, utt: str, entry: dict[str, Any],
         raise UserError(f"no {'/'.join(missing)} label")
     fine = {k: int(entry[k]) for k in ("pitch_value", "speed_value") if k in entry}
     return Request(utt, entry["text"], style=Style(entry["gender"], entry["pitch"], entry["speed"], **fine))
+
+
+def model_fingerprint(model_dir: str | Path) -> str:
+    """Names, sizes and modification times of a model dir's files, hashed: a retrained model changes it, so a
+    rerun does not resume with the previous model's wavs."""
+    files = sorted(p for p in Path(model_dir).rglob("*") if p.is_file())
+    stamp = [(str(p.relative_to(model_dir)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    return hashlib.sha1(json.dumps(stamp).encode("utf-8")).hexdigest()[:16]
 
 
 def check_info(job: DecodeJob, info: dict[str, Any]) -> None:
