@@ -71,6 +71,15 @@ def test_save_and_load(codec, tmp_path):
     torch.testing.assert_close(loaded.decode(codes), codec.decode(codes), atol=1e-5, rtol=1e-4)
 
 
+def test_truncated_weights_are_a_user_error_naming_the_file(codec, tmp_path):
+    codec.save_pretrained(tmp_path / "model")
+    for path in (tmp_path / "model").iterdir():  # what a killed copy leaves
+        if path.name != "config.yaml":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(UserError, match=f"{tmp_path / 'model'}/.*(truncated|corrupt)"):
+        type(codec).from_pretrained(tmp_path / "model")
+
+
 @pytest.mark.parametrize("audio, match", [
     (np.zeros(0, dtype=np.float32), "empty"),
     (np.array([0.1, np.nan] * 400, dtype=np.float32), "NaN"),
