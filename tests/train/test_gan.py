@@ -118,3 +118,22 @@ def test_mel_loss_matches_numpy_reference():
 def test_mel_loss_shape_mismatch():
     with pytest.raises(ValueError, match="equal shapes"):
         MultiScaleMelLoss()(torch.zeros(1, 4000), torch.zeros(1, 4001))
+
+
+
+def test_adversarial_start_gives_a_mel_only_phase(tmp_path, corpus, tiny_config):
+    from tts_codec.train.registry import fit_from_config
+
+    tiny_config["adversarial_start"] = 5
+    task = fit_from_config(tiny_config, tmp_path / "mel_only", corpus[0], None, max_steps=2)
+    metrics = task.trainer.callback_metrics
+    assert "train/gen/adv" not in metrics and "train/gen/feat" not in metrics
+    assert float(metrics["train/disc/loss"]) == 0.0 and task.batches_done == 2  # still 2 optimiser steps a batch
+    # The same seed builds the same discriminator; one that never stepped still equals it after more batches.
+    fresh = fit_from_config(tiny_config, tmp_path / "fresh", corpus[0], None, max_steps=1).discriminator.state_dict()
+    for name, value in task.discriminator.state_dict().items():
+        assert torch.equal(value, fresh[name]), name
+    tiny_config["adversarial_start"] = 0
+    gan = fit_from_config(tiny_config, tmp_path / "gan", corpus[0], None, max_steps=2)
+    assert "train/gen/adv" in gan.trainer.callback_metrics
+    assert any(not torch.equal(v, fresh[k]) for k, v in gan.discriminator.state_dict().items())
