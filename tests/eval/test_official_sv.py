@@ -116,7 +116,8 @@ def test_hidden_states_follow_the_s3prl_convention(tmp_path, layer, changed):
     state["feature_weight"] = torch.full((LAYERS + 1,), -1e4)
     state["feature_weight"][layer] = 0.0
     base = embed(tmp_path, f"b{layer}.pth", state)
-    state[f"{PREFIX}encoder.layers.{LAYERS - 1}.fc2.weight"] = state[f"{PREFIX}encoder.layers.{LAYERS - 1}.fc2.weight"] * -2
+    key = f"{PREFIX}encoder.layers.{LAYERS - 1}.fc2.weight"
+    state[key] = state[key] * -2
     assert (not np.allclose(embed(tmp_path, f"c{layer}.pth", state), base, atol=1e-6)) == changed
 
 

@@ -148,7 +148,8 @@ def test_wer_sim_and_eer_through_the_cli(corpus, tmp_path):
     assert len((out / "trials_scored.txt").read_text().splitlines()) == 4
 
 
-@pytest.mark.parametrize("argv, beam", [([], 5), (["--protocol", "seed"], 1), (["--protocol", "seed", "--asr_beam", "5"], 5),
+@pytest.mark.parametrize("argv, beam", [([], 5), (["--protocol", "seed"], 1),
+                                        (["--protocol", "seed", "--asr_beam", "5"], 5),
                                         (["--asr_beam", "1"], 1), (["--asr_beam_size", "3"], 3)])
 def test_asr_beam_option(argv, beam, tmp_path):
     """Default beam: 5 for reported numbers, 1 (the official greedy decoding) under the seed rules."""

@@ -154,7 +154,8 @@ def wavlm_config(w: dict, where: str):
     """A transformers WavLMConfig read from the UniSpeech WavLM tensor shapes."""
     from transformers import WavLMConfig
 
-    conv = sorted(int(m.group(1)) for k in w if (m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.0\.weight", k)))
+    conv_key = re.compile(r"feature_extractor\.conv_layers\.(\d+)\.0\.weight")
+    conv = sorted(int(m.group(1)) for k in w if (m := conv_key.fullmatch(k)))
     if len(conv) != len(WAVLM_STRIDES):
         raise UserError(f"{where}: {len(conv)} conv feature layers; WavLM has {len(WAVLM_STRIDES)}")
     layers = 1 + max(int(m.group(1)) for k in w if (m := re.match(r"encoder\.layers\.(\d+)\.", k)))
@@ -162,7 +163,8 @@ def wavlm_config(w: dict, where: str):
     pos_v = w["encoder.pos_conv.0.weight_v"]
     hidden = w["post_extract_proj.weight"].shape[0]
     return WavLMConfig(
-        hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=w["encoder.layers.0.self_attn.grep_a"].shape[1],
+        hidden_size=hidden, num_hidden_layers=layers,
+        num_attention_heads=w["encoder.layers.0.self_attn.grep_a"].shape[1],
         intermediate_size=w["encoder.layers.0.fc1.weight"].shape[0],
         conv_dim=tuple(w[f"feature_extractor.conv_layers.{i}.0.weight"].shape[0] for i in conv),
         conv_kernel=tuple(w[f"feature_extractor.conv_layers.{i}.0.weight"].shape[2] for i in conv),
@@ -179,7 +181,8 @@ def rename_wavlm(w: dict, target_keys: set[str]) -> dict:
     for key, value in w.items():
         new = key
         if m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.(0|2|2\.1)\.(weight|bias)", key):
-            new = f"feature_extractor.conv_layers.{m.group(1)}.{'conv' if m.group(2) == '0' else 'layer_norm'}.{m.group(3)}"
+            part = "conv" if m.group(2) == "0" else "layer_norm"
+            new = f"feature_extractor.conv_layers.{m.group(1)}.{part}.{m.group(3)}"
         elif key.startswith("layer_norm."):
             new = "feature_projection." + key
         elif key.startswith("post_extract_proj."):
@@ -227,7 +230,8 @@ def load_official_sv(path: str, device: str = "cpu"):
     try:
         head.load_state_dict(head_state, strict=True)
     except RuntimeError as err:
-        raise UserError(f"--speaker_model_dir {path}: ECAPA-TDNN head does not match: {str(err).splitlines()[0]}") from None
+        why = str(err).splitlines()[0]
+        raise UserError(f"--speaker_model_dir {path}: ECAPA-TDNN head does not match: {why}") from None
     return model.eval().to(device), head.eval().to(device)
 
 
