@@ -31,9 +31,11 @@ def test_step_clock_rates_exclude_the_first_token_and_warmup():
 
 
 def test_clone_rtf_adds_the_codec_prefill_and_speech_tokens():
-    rows = [{"batch": 1, "prefill_s": 1.0, "tokens_per_s": 25.0}, {"batch": 4, "prefill_s": 1.0, "tokens_per_s": 50}]
-    add_clone_rtf(rows, {"tokenize_ssl": 2.0, "decode": 3.0}, speech_tokens=500, seconds=10.0)
-    assert rows[0]["clone_rtf"] == pytest.approx((2 + 1 + 20 + 3) / 10) and "clone_rtf" not in rows[1]
+    rows = [{"batch": 1, "prefill_s": 1.0, "tokens_per_s": 25.0, "prompt_tokens": 100},
+            {"batch": 4, "prefill_s": 1.0, "tokens_per_s": 50, "prompt_tokens": 100}]
+    codec = {"tokenize_ssl": 1.0, "decode": 1.5, "seconds": 5.0}  # scaled to 10 s
+    add_clone_rtf(rows, codec, speech_tokens=500, seconds=10.0, clone_prompt_tokens=300)
+    assert rows[0]["clone_rtf"] == pytest.approx((2 + 3 + 20 + 3) / 10) and "clone_rtf" not in rows[1]
 
 
 def test_prompts_end_with_the_semantic_marker():

@@ -22,6 +22,8 @@ SPARK_LM = [
     Case("benchmark_spark_lm", "path_unknown", lambda ws: _args(ws, "--paths", "fastest"), "--paths"),
     *[Case("benchmark_spark_lm", f"seconds_{name}", lambda ws, v=value: _args(ws, "--seconds", v), "--seconds")
       for name, value in bad_numbers("--seconds") if name != "text"],
+    *[Case("benchmark_spark_lm", f"codec_seconds_{name}", lambda ws, v=value: _args(ws, "--codec_seconds", v),
+           "--codec_seconds") for name, value in bad_numbers("--codec_seconds") if name != "text"],
     *[Case("benchmark_spark_lm", f"bandwidth_{name}", lambda ws, v=value: _args(ws, "--bandwidth", v),
            "--bandwidth") for name, value in bad_numbers("--bandwidth")],
     *[Case("benchmark_spark_lm", f"{option}_{name}", lambda ws, o=option, v=value: _args(ws, f"--{o}", v),

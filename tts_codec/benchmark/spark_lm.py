@@ -9,7 +9,8 @@ reference (`prompt_tokens`, ending with `<|start_semantic_token|>`); every run m
 prefill time is that of the first token (medians over runs; `best_tokens_per_s` is the fastest run).
 `roofline_pct` = tokens/s over what the weights read per step allow at `bandwidth` (performance.md: 13.5 GB/s).
 The clone pipeline RTF is composed from measured parts: BiCodec tokenize with SSL of the 10 s reference, the LM
-prefill, `speech_tokens` tokens at the path's batch-1 rate, and BiCodec decode of 10 s (`codec_times`).
+prefill of prompt B, `speech_tokens` tokens at the path's batch-1 rate, and BiCodec decode of 10 s (`codec_times`;
+shorter measurements are scaled linearly, see `add_clone_rtf`).
 """
 from __future__ import annotations
 
@@ -167,7 +168,7 @@ def codec_times(spec: dict) -> dict:
     from tts_codec.codecs.inference import prepare_for_inference
 
     torch.set_num_threads(spec["threads"])
-    out = {}
+    out = {"seconds": spec["seconds"]}
     for task in ("tokenize_ssl", "decode"):
         model = prepare_for_inference(build_random(spec["codec_config"], task), "cpu", fast=True)
         call = make_call(model, dict(task=task, batch=1, seconds=spec["seconds"], device="cpu"))
@@ -179,11 +180,18 @@ def codec_times(spec: dict) -> dict:
     return out
 
 
-def add_clone_rtf(rows: list[dict], codec: dict, speech_tokens: int, seconds: float) -> None:
-    """Batch-1 rows get the composed clone RTF: tokenize + prefill + speech tokens at their rate + decode."""
+def add_clone_rtf(rows: list[dict], codec: dict, speech_tokens: int, seconds: float,
+                  clone_prompt_tokens: int) -> None:
+    """Batch-1 rows get the composed clone RTF: tokenize + prefill + speech tokens at their rate + decode.
+
+    `codec` holds seconds for `codec["seconds"]` of audio, scaled linearly to `seconds` (the convolutions are linear
+    in time); the measured prefill is scaled linearly from the row's prompt to `clone_prompt_tokens`.
+    """
+    scale = seconds / codec["seconds"]
     for row in rows:
         if row["batch"] == 1:
-            total = codec["tokenize_ssl"] + row["prefill_s"] + speech_tokens / row["tokens_per_s"] + codec["decode"]
+            prefill = row["prefill_s"] * clone_prompt_tokens / row["prompt_tokens"]
+            total = (codec["tokenize_ssl"] + codec["decode"]) * scale + prefill + speech_tokens / row["tokens_per_s"]
             row["clone_rtf"] = round(total / seconds, 2)
 
 

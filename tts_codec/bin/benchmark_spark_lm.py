@@ -28,8 +28,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS, help="decoding paths to time")
     parser.add_argument("--batch_sizes", nargs="+", type=positive_int, default=[1, 4])
-    parser.add_argument("--prompt_tokens", type=positive_int, default=570,
-                        help="prompt length (prompt B of a 10 s reference: 500 semantic + text, globals, markers)")
+    parser.add_argument("--prompt_tokens", type=positive_int, default=570, help="prompt length of the timed runs")
+    parser.add_argument("--clone_prompt_tokens", type=positive_int, default=570,
+                        help="prompt B of a 10 s reference (500 semantic + text, globals, markers): clone RTF prefill")
     parser.add_argument("--new_tokens", type=positive_int, default=32, help="tokens generated per timed run")
     parser.add_argument("--runs", type=positive_int, default=3, help="timed runs (median) after --warmup runs")
     parser.add_argument("--warmup", type=int, default=1)
@@ -39,6 +40,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pipeline", type=str2bool, default=True, help="also time the codec parts (clone RTF)")
     parser.add_argument("--codec_config", default="conf/codec/bicodec_official.yaml", help="codec shapes")
     parser.add_argument("--seconds", type=float, default=10.0, help="reference and speech length (clone RTF)")
+    parser.add_argument("--codec_seconds", type=float, default=10.0, help="audio of the codec timings (scaled)")
     parser.add_argument("--speech_tokens", type=positive_int, default=500, help="LM tokens of --seconds of speech")
     parser.add_argument("--isolate", type=str2bool, default=True, help="one fresh subprocess per dtype")
     parser.add_argument("--out", default="exp/benchmark/spark_lm", help="writes OUT.md and OUT.json")
@@ -64,9 +66,11 @@ def run(spec: dict, isolate: bool) -> object:
 def check_args(args: argparse.Namespace) -> None:
     if args.pipeline and not Path(args.codec_config).is_file():
         raise UserError(f"--codec_config {args.codec_config}: no such file")
-    if not (args.seconds > 0 and args.bandwidth > 0 and args.warmup >= 0):  # `not >` also refuses nan
-        raise UserError(f"--seconds and --bandwidth must be > 0 and --warmup >= 0 "
-                        f"(got {args.seconds}, {args.bandwidth}, {args.warmup})")
+    for name in ("seconds", "codec_seconds", "bandwidth"):
+        if not getattr(args, name) > 0:  # `not >` also refuses nan
+            raise UserError(f"--{name} must be > 0, got {getattr(args, name)}")
+    if args.warmup < 0:
+        raise UserError(f"--warmup must be >= 0, got {args.warmup}")
     if args.new_tokens < 2:
         raise UserError(f"--new_tokens must be >= 2 (tokens/s excludes the first), got {args.new_tokens}")
 
@@ -86,8 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     codec = None
     if args.pipeline:
-        codec = run(dict(common, part="codec", codec_config=args.codec_config, seconds=args.seconds), args.isolate)
-        add_clone_rtf(rows, codec, args.speech_tokens, args.seconds)
+        codec = run(dict(common, part="codec", codec_config=args.codec_config, seconds=args.codec_seconds),
+                    args.isolate)
+        add_clone_rtf(rows, codec, args.speech_tokens, args.seconds, args.clone_prompt_tokens)
     meta = {"threads": args.threads, "torch": torch.__version__, "load_average": os.getloadavg(),
             "official_anchors": ANCHORS, "codec_s": codec, "speech_tokens": args.speech_tokens,
             "layers": args.layers or 24, "memory": "ru_maxrss of the fresh process of each dtype"}
