@@ -158,7 +158,7 @@ def decode_part(tts: SparkTTS, job: DecodeJob, entries: dict[str, dict[str, Any]
             seconds = (time.perf_counter() - t0) / max(1, len(requests))
             for request, result in zip(requests, results):
                 if isinstance(result, GenerationError):
-                    failed[request.key] = str(result)
+                    failed[request.key] = str(result).removeprefix(f"{request.key}: ")
                     continue
                 if not result.finished:
                     log.warning("%s: cut at --max_new_tokens (no EOS); the end of the text may be missing", request.key)
