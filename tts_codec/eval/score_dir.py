@@ -5,7 +5,9 @@ Files (all written atomically, rows C-sorted by utterance):
 - per_utt.tsv: header `utt<TAB><column>...`, one row per utterance; a finite number, or empty for a failure/not
   applicable (columns that are not applicable to any utterance, e.g. pitch_acc without intended labels, are left
   out). A non-finite cell (`nan`, `inf`) found when reading is treated as a failure of that cell and counted.
-- failures.tsv: `utt<TAB>metric<TAB>reason` rows (no header), one per failed (utterance, column).
+- failures.tsv: `utt<TAB>metric<TAB>reason` rows (no header), one per failed (utterance, column). A failed TTS output
+  counted with the worst score (toolkit rules, tts_codec.eval.scoring) has both a number and a failure row, so it
+  counts in "n" and in "n_failed".
 - hyp.txt, ref.txt: `utt text` (raw ASR hypothesis / reference, for auditing WER).
 - labels_<attr>.txt: `utt intended predicted` (`-` when no intended label); confusion_<attr>.json from them:
   `{"labels": [...], "matrix": [[...]], "accuracy": x}` with rows = intended, columns = predicted.
