@@ -62,11 +62,11 @@ def official_layout(seed: int = 0) -> dict[str, torch.Tensor]:
             s[f"{block}.Res2Conv1dReluBn.convs.{i}.weight"] = r(w, w, 3)
             s[f"{block}.Res2Conv1dReluBn.convs.{i}.bias"] = r(w)
             bn(f"{block}.Res2Conv1dReluBn.bns.{i}", w)
-        s[f"{block}.SE_Connect.linear1.weight"], s[f"{block}.SE_Connect.linear1.bias"] = r(4, CH), r(4)
-        s[f"{block}.SE_Connect.linear2.weight"], s[f"{block}.SE_Connect.linear2.bias"] = r(CH, 4), r(CH)
+        s[f"{block}.SE_Connect.linear1.weight"], s[f"{block}.SE_Connect.linear1.bias"] = r(128, CH), r(128)
+        s[f"{block}.SE_Connect.linear2.weight"], s[f"{block}.SE_Connect.linear2.bias"] = r(CH, 128), r(CH)
     s["conv.weight"], s["conv.bias"] = r(CAT, 3 * CH, 1), r(CAT)
-    s["pooling.linear1.weight"], s["pooling.linear1.bias"] = r(4, CAT, 1), r(4)
-    s["pooling.linear2.weight"], s["pooling.linear2.bias"] = r(CAT, 4, 1), r(CAT)
+    s["pooling.linear1.weight"], s["pooling.linear1.bias"] = r(128, CAT, 1), r(128)  # the official 128 channels
+    s["pooling.linear2.weight"], s["pooling.linear2.bias"] = r(CAT, 128, 1), r(CAT)
     bn("bn", 2 * CAT)
     s["linear.weight"], s["linear.bias"] = r(EMB, 2 * CAT), r(EMB)
     return s
@@ -140,3 +140,7 @@ def test_incomplete_or_foreign_checkpoints_are_user_errors(tmp_path):
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(UserError, match="cannot load as a tensor-only torch checkpoint"):
         build_speaker_encoder(str(tmp_path / "junk.pth")).embed(WAV)
+    state = official_layout()
+    del state["layer3.SE_Connect.linear2.bias"]
+    with pytest.raises(UserError, match="ECAPA-TDNN head does not match"):
+        embed(tmp_path, "head.pth", state)

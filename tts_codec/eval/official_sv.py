@@ -6,7 +6,7 @@ The official verification (UniSpeech downstreams/speaker_verification) builds an
 `wavlm_large` upstream and loads `torch.load(ckpt)["model"]`: the WavLM weights under `feature_extract.model.*`, the
 head under `feature_weight`, `layer1..4`, `conv`, `pooling`, `bn`, `linear`. Here the WavLM part is renamed onto
 transformers' WavLM (its hyperparameters read from the tensor shapes; conv strides and the relative-position
-distance are WavLM's fixed values), the head is rebuilt from the shapes, and the embedding is
+distance are WavLM's fixed values), the head onto the toolkit's ECAPA-TDNN (tts_codec.nn.ecapa_tdnn), and the embedding is
 `head(softmax(feature_weight)-weighted sum of the 25 hidden states)` of the layer-normalised waveform (WavLM-large's
 `normalize`), as s3prl feeds it. What differs: soxr instead of torchaudio's resampler, the file downmixed by the
 toolkit's reader (official: first channel), float32 on the chosen device.
@@ -24,6 +24,7 @@ from torch import nn
 
 from tts_codec.errors import UserError
 from tts_codec.eval.speaker import SpeakerEncoder, _unit
+from tts_codec.nn.ecapa_tdnn import EcapaTdnn
 
 WAVLM_STRIDES = (5, 2, 2, 2, 2, 2, 2)  # WavLM's conv feature extractor (not recoverable from weight shapes)
 WAVLM_MAX_DISTANCE = 800  # WavLM's relative-position bucket distance
@@ -34,108 +35,43 @@ _LAYER_RENAMES = {  # UniSpeech WavLM layer names -> transformers WavLM layer na
 }
 
 
-class Conv1dReluBn(nn.Module):
-    """conv -> ReLU -> batch norm."""
-
-    def __init__(self, cin: int, cout: int, kernel: int = 1, padding: int = 0):
-        super().__init__()
-        self.conv = nn.Conv1d(cin, cout, kernel, padding=padding)
-        self.bn = nn.BatchNorm1d(cout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T)
-        return self.bn(F.relu(self.conv(x)))
-
-
-class Res2Conv1dReluBn(nn.Module):
-    """Res2Net: channel groups, each conv sees its group plus the previous group's output; the last group is kept."""
-
-    def __init__(self, channels: int, scale: int, dilation: int):
-        super().__init__()
-        self.width = channels // scale
-        self.convs = nn.ModuleList(nn.Conv1d(self.width, self.width, 3, padding=dilation, dilation=dilation)
-                                   for _ in range(scale - 1))
-        self.bns = nn.ModuleList(nn.BatchNorm1d(self.width) for _ in range(scale - 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts, out, sp = x.split(self.width, dim=1), [], None
-        for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
-            sp = parts[i] if i == 0 else sp + parts[i]
-            sp = bn(F.relu(conv(sp)))
-            out.append(sp)
-        return torch.cat(out + [parts[len(self.convs)]], dim=1)
-
-
-class SEConnect(nn.Module):
-    """Squeeze-excitation gate over channels."""
-
-    def __init__(self, channels: int, bottleneck: int):
-        super().__init__()
-        self.linear1 = nn.Linear(channels, bottleneck)
-        self.linear2 = nn.Linear(bottleneck, channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = torch.sigmoid(self.linear2(F.relu(self.linear1(x.mean(dim=2)))))
-        return x * gate.unsqueeze(2)
-
-
-class SERes2Block(nn.Module):
-    """1x1 conv, Res2 dilated conv, 1x1 conv, SE gate, residual (attribute names = the checkpoint's keys)."""
-
-    def __init__(self, channels: int, scale: int, dilation: int, bottleneck: int):
-        super().__init__()
-        self.Conv1dReluBn1 = Conv1dReluBn(channels, channels)
-        self.Res2Conv1dReluBn = Res2Conv1dReluBn(channels, scale, dilation)
-        self.Conv1dReluBn2 = Conv1dReluBn(channels, channels)
-        self.SE_Connect = SEConnect(channels, bottleneck)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.SE_Connect(self.Conv1dReluBn2(self.Res2Conv1dReluBn(self.Conv1dReluBn1(x))))
-
-
-class AttentiveStatsPool(nn.Module):
-    """Attention-weighted mean and standard deviation over time: (B, C, T) -> (B, 2C)."""
-
-    def __init__(self, channels: int, attention: int):
-        super().__init__()
-        self.linear1 = nn.Conv1d(channels, attention, 1)
-        self.linear2 = nn.Conv1d(attention, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        alpha = torch.softmax(self.linear2(torch.tanh(self.linear1(x))), dim=2)
-        mean = (alpha * x).sum(dim=2)
-        std = ((alpha * x ** 2).sum(dim=2) - mean ** 2).clamp(min=1e-9).sqrt()
-        return torch.cat([mean, std], dim=1)
+_HEAD_RENAMES = (  # official head names -> tts_codec.nn.ecapa_tdnn.EcapaTdnn names
+    (re.compile(r"^(layer[234])\.Conv1dReluBn1\."), r"\1.se_res2block.0."),
+    (re.compile(r"^(layer[234])\.Res2Conv1dReluBn\."), r"\1.se_res2block.1."),
+    (re.compile(r"^(layer[234])\.Conv1dReluBn2\."), r"\1.se_res2block.2."),
+    (re.compile(r"^(layer[234])\.SE_Connect\."), r"\1.se_res2block.3."),
+    (re.compile(r"^pooling\."), "pool."),
+)
 
 
 class EcapaHead(nn.Module):
-    """ECAPA-TDNN over a learnt softmax-weighted sum of WavLM hidden states; sizes from the checkpoint's tensors
+    """The official SV head: a learnt softmax-weighted sum of WavLM hidden states, instance norm, then the toolkit's
+    ECAPA-TDNN (no global context in the pooling, variance floor 1e-9), sizes from the checkpoint's tensors
     (official: 512 channels, 1536 after concatenation, 256-d embedding)."""
 
     def __init__(self, state: dict, feat_dim: int):
         super().__init__()
-        channels, cat = state["layer1.conv.weight"].shape[0], state["conv.weight"].shape[0]
-        scale = 1 + sum(bool(re.fullmatch(r"layer2\.Res2Conv1dReluBn\.convs\.\d+\.weight", k)) for k in state)
-        bottleneck = state["layer2.SE_Connect.linear1.weight"].shape[0]
         self.feature_weight = nn.Parameter(torch.zeros(state["feature_weight"].shape[0]))
         self.instance_norm = nn.InstanceNorm1d(feat_dim)
-        self.layer1 = Conv1dReluBn(feat_dim, channels, kernel=5, padding=2)
-        self.layer2 = SERes2Block(channels, scale, 2, bottleneck)
-        self.layer3 = SERes2Block(channels, scale, 3, bottleneck)
-        self.layer4 = SERes2Block(channels, scale, 4, bottleneck)
-        self.conv = nn.Conv1d(channels * 3, cat, 1)
-        self.pooling = AttentiveStatsPool(cat, state["pooling.linear1.weight"].shape[0])
-        self.bn = nn.BatchNorm1d(cat * 2)
-        self.linear = nn.Linear(cat * 2, state["linear.weight"].shape[0])
+        self.ecapa = EcapaTdnn(feat_dim, state["linear.weight"].shape[0], channels=state["layer1.conv.weight"].shape[0],
+                               latent_dim=state["conv.weight"].shape[0], global_context_att=False, std_floor=1e-9)
+
+    def load_official(self, state: dict) -> None:
+        """Load the official head tensors (RuntimeError naming what does not match)."""
+        renamed = {}
+        for key, value in state.items():
+            if key != "feature_weight":
+                for pattern, repl in _HEAD_RENAMES:
+                    key = pattern.sub(repl, key)
+                renamed[key] = value
+        self.feature_weight.data.copy_(state["feature_weight"])
+        self.ecapa.load_state_dict(renamed, strict=True)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """Args: hidden_states (L, B, T, D). Returns: (B, E) embeddings (not normalised)."""
         w = torch.softmax(self.feature_weight, dim=-1)[:, None, None, None]
         x = self.instance_norm((w * hidden_states).sum(dim=0).transpose(1, 2) + 1e-6)  # (B, D, T)
-        out2 = self.layer2(self.layer1(x))
-        out3 = self.layer3(out2)
-        out4 = self.layer4(out3)
-        x = F.relu(self.conv(torch.cat([out2, out3, out4], dim=1)))
-        return self.linear(self.bn(self.pooling(x)))
+        return self.ecapa(x)[0]
 
 
 def split_checkpoint(state: dict, where: str) -> tuple[dict, dict]:
@@ -228,7 +164,7 @@ def load_official_sv(path: str, device: str = "cpu"):
     model.load_state_dict(renamed, strict=False)
     head = EcapaHead(head_state, model.config.hidden_size)
     try:
-        head.load_state_dict(head_state, strict=True)
+        head.load_official(head_state)
     except RuntimeError as err:
         why = str(err).splitlines()[0]
         raise UserError(f"--speaker_model_dir {path}: ECAPA-TDNN head does not match: {why}") from None

@@ -87,10 +87,11 @@ class EcapaTdnn(nn.Module):
         channels: block width (512 in ECAPA_TDNN_GLOB_c512).
         latent_dim: frame-latent width (1536 = 512 * 3 in the reference, whatever `channels` is).
         global_context_att: attentive pooling sees global mean/std (the "GLOB" variant).
+        std_floor: the pooling's variance floor (AttentiveStatsPooling).
     """
 
     def __init__(self, feat_dim: int, embed_dim: int, channels: int = 512, latent_dim: int = 1536,
-                 global_context_att: bool = True):
+                 global_context_att: bool = True, std_floor: float = 1e-7):
         super().__init__()
         self.layer1 = Conv1dReluBn(feat_dim, channels, kernel_size=5, padding=2)
         self.layer2 = SERes2Block(channels, kernel_size=3, padding=2, dilation=2, scale=8)
@@ -98,7 +99,7 @@ class EcapaTdnn(nn.Module):
         self.layer4 = SERes2Block(channels, kernel_size=3, padding=4, dilation=4, scale=8)
         self.latent_dim = latent_dim
         self.conv = nn.Conv1d(channels * 3, self.latent_dim, kernel_size=1)
-        self.pool = AttentiveStatsPooling(self.latent_dim, global_context_att=global_context_att)
+        self.pool = AttentiveStatsPooling(self.latent_dim, global_context_att=global_context_att, std_floor=std_floor)
         self.bn = nn.BatchNorm1d(self.pool.out_dim)
         self.linear = nn.Linear(self.pool.out_dim, embed_dim)
 
