@@ -1,7 +1,8 @@
 """Hostile inputs for the codec and training verbs (codec_tokenize, codec_decode, convert_bicodec, extract_ssl_feats,
-train_codec, make_synthetic_corpus, benchmark_bicodec): each must be refused with one clear message naming the
-culprit, exit non-zero, and leave every file as it was (tts_codec.testing.hostile). The tiny BiCodec, a second one of
-the same config (other weights) and its tokens are built once and copied into the cases that change them."""
+train_codec, make_synthetic_corpus, benchmark_bicodec, codec_learning_curve): each must be refused with one clear
+message naming the culprit, exit non-zero, and leave every file as it was (tts_codec.testing.hostile). The tiny
+BiCodec, a second one of the same config (other weights) and its tokens are built once and copied into the cases
+that change them."""
 from __future__ import annotations
 
 import atexit
@@ -300,7 +301,37 @@ BENCHMARK = [
          "--official_repo {ws}/spark: not a Spark-TTS checkout"),
 ]
 
-CASES = TOKENIZE + DECODE + CONVERT + FEATS + TRAIN + SYNTH + BENCHMARK
+
+# ---- codec_learning_curve (refused before any scoring) -----------------------------------------------------------
+
+def _run_dir(ws: Path, checkpoints: bool = True) -> Path:
+    """A train_codec output dir: config.yaml and (optionally) one periodic checkpoint."""
+    run = ws / "exp"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text(TRAIN_TINY.read_text())
+    if checkpoints:
+        torch.save({"global_step": 2}, run / "checkpoints" / "batch00000001.ckpt")
+    return run
+
+
+def _curve(ws: Path, *extra, run: Path | None = None) -> list:
+    return ["--run_dir", run or _run_dir(ws), "--data_dir", data_dir(ws), "--out_dir", ws / "curves", *extra]
+
+
+CURVE = [
+    Case("codec_learning_curve", "run_dir_not_a_run", lambda ws: _curve(ws, run=ws), "no config.yaml"),
+    Case("codec_learning_curve", "run_without_checkpoints", lambda ws: _curve(ws, run=_run_dir(ws, False)),
+         "{ws}/exp/checkpoints: no batchNNNNNNNN.ckpt"),
+    Case("codec_learning_curve", "names_do_not_match", lambda ws: _curve(ws, "--name", "a", "--name", "b"),
+         "--name given 2 times for 1 --run_dir"),
+    Case("codec_learning_curve", "data_dir_missing", lambda ws: _curve(ws)[:2] + [
+        "--data_dir", ws / "nope", "--out_dir", ws / "curves"], "--data_dir {ws}/nope"),
+    *[Case("codec_learning_curve", f"{option}_{name}", lambda ws, o=option, v=value: _curve(ws, f"--{o}", v),
+           f"--{option}") for option in ("asr_beam_size", "max_checkpoints") for name, value in bad_numbers(option)],
+    Case("codec_learning_curve", "unknown_option", lambda ws: _curve(ws, "--frobnicate"), "--frobnicate"),
+]
+
+CASES = TOKENIZE + DECODE + CONVERT + FEATS + TRAIN + SYNTH + BENCHMARK + CURVE
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

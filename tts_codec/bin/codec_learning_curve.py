@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tts_codec.cli import new_parser, run_main, str2bool
+from tts_codec.cli import new_parser, positive_int, run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.eval import learning_curve as lc
 
@@ -28,8 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", action="append", default=None, help="label of each --run_dir (default: its name)")
     parser.add_argument("--data_dir", required=True, help="test data dir (16 kHz wav.scp + text)")
     parser.add_argument("--out_dir", required=True, help="where scores, curve.tsv files and the PNG go")
-    parser.add_argument("--asr_beam_size", type=int, default=5, help="Whisper beam (5 for reported numbers)")
-    parser.add_argument("--max_checkpoints", type=int, default=None,
+    parser.add_argument("--asr_beam_size", type=positive_int, default=5, help="Whisper beam (5 for reported numbers)")
+    parser.add_argument("--max_checkpoints", type=positive_int, default=None,
                         help="score at most this many checkpoints per run, evenly spaced (default: all)")
     parser.add_argument("--score_missing", type=str2bool, default=True,
                         help="false: only tabulate and plot the checkpoints scored before (no new scoring)")
