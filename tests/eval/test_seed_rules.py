@@ -182,3 +182,10 @@ def test_official_short_meta_forms(tmp_path):
     assert read_meta_lst(tmp_path / "out.lst") == entries
     with pytest.raises(UserError, match="meta.lst:1: no prompt_wav"):
         read_meta_lst(tmp_path / "meta.lst", strict=True)
+
+
+def test_english_only_asr_refuses_another_language():
+    from tts_codec.eval.asr import WhisperAsr
+
+    with pytest.raises(UserError, match="is English-only and cannot transcribe language 'zh'"):
+        WhisperAsr(language="zh").transcribe(tone(1.0, SR, 200.0))
