@@ -1,16 +1,20 @@
 """Broken training data is named by utterance: NaN audio and non-finite stage-3 SSL features stop training with the
-utterance's id (not a NaN loss or a bare file error deep in a data loader worker)."""
+utterance's id (not a NaN loss or a bare file error deep in a data loader worker); a non-finite loss names the
+batch's utterances."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from tts_codec.data.codec_dataset import CodecSegmentDataset
 from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
 from tts_codec.testing.datadirs import make_data_dir
 from tts_codec.testing.hostile import replace_audio
-from tts_codec.train.bicodec_task import segment_config
+from tts_codec.train.bicodec_task import BiCodecTask, segment_config
 
 
 def _dataset(tmp_path, tiny_config, feats=None) -> tuple[CodecSegmentDataset, list[str]]:
@@ -32,3 +36,14 @@ def test_non_finite_ssl_features_name_the_utterance(tmp_path, tiny_config):
     assert dataset[0]["ssl_feats"].isfinite().all()
     with pytest.raises(UserError, match="training utterance spk1-utt2: its SSL features hold NaN or infinite"):
         dataset[1]
+
+
+def test_non_finite_loss_warning_names_the_batch(tiny_config, caplog):
+    task = BiCodecTask(tiny_config)
+    task._trainer = SimpleNamespace(global_step=8, strategy=SimpleNamespace(
+        reduce_boolean_decision=lambda decision, all: decision))  # a one-process trainer, 4 batches done
+    weight = torch.nn.Parameter(torch.ones(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    norm = task._update(optimizer, None, weight.sum() * float("nan"), 1.0, ["spk1-utt1", "spk2-utt3"])
+    assert torch.isnan(norm) and float(weight.detach()) == 1.0  # skipped
+    assert "non-finite loss at batch 4 (utterances spk1-utt1 spk2-utt3): update skipped" in caplog.text

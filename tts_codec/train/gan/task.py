@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import random
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import lightning as L
 import numpy as np
@@ -109,12 +109,15 @@ class GANCodecTask(L.LightningModule):
             pairs.append((opt, build_scheduler(sched_name, opt, sched_conf)))
         return [p[0] for p in pairs], [{"scheduler": p[1], "interval": "step"} for p in pairs]
 
-    def _update(self, optimizer, scheduler, loss: torch.Tensor, clip: float) -> torch.Tensor:
-        """Backward, clip, step; a non-finite loss on any rank skips the update everywhere (as SparkVox does)."""
+    def _update(self, optimizer, scheduler, loss: torch.Tensor, clip: float,
+                utts: Sequence[str] = ()) -> torch.Tensor:
+        """Backward, clip, step; a non-finite loss on any rank skips the update everywhere (as SparkVox does); the
+        warning names the batch's utterances `utts`."""
         optimizer.zero_grad(set_to_none=True)
         finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(loss)), all=True)
         if not finite:
-            log.warning("non-finite loss at batch %d: update skipped", self.batches_done)
+            log.warning("non-finite loss at batch %d (utterances %s): update skipped", self.batches_done,
+                        " ".join(utts) or "unknown")
             optimizer.step()  # no gradients: parameters stay, but Lightning's step counter stays in sync
             return torch.tensor(float("nan"))
         self.manual_backward(loss)
@@ -150,7 +153,7 @@ class GANCodecTask(L.LightningModule):
         self.toggle_optimizer(opt_d)
         if adversarial:
             d_loss = discriminator_loss(self.discriminator(out.target), self.discriminator(out.recon.detach()))
-            d_norm = self._update(opt_d, sched_d, d_loss, self.grad_clip["disc"])
+            d_norm = self._update(opt_d, sched_d, d_loss, self.grad_clip["disc"], batch.get("utt_ids", ()))
         else:  # mel-only phase: an empty step keeps Lightning's step counter at 2 per batch
             opt_d.zero_grad(set_to_none=True)
             opt_d.step()
@@ -166,7 +169,7 @@ class GANCodecTask(L.LightningModule):
             terms.update(adv=generator_adversarial_loss(fake), feat=feature_matching_loss(real, fake))
         terms.update(out.losses)
         total = self.weighted_total(terms)
-        g_norm = self._update(opt_g, sched_g, total, self.grad_clip["gen"])
+        g_norm = self._update(opt_g, sched_g, total, self.grad_clip["gen"], batch.get("utt_ids", ()))
         self.untoggle_optimizer(opt_g)
 
         metrics = {f"train/gen/{k}": v.detach() for k, v in terms.items()}
