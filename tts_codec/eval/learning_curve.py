@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 
 CURVE_METRICS = ("wer", "sim", "pesq", "stoi", "dnsmos")
 #: columns of curve.tsv after checkpoint, batches and minutes
-CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl", "global_perplexity", "semantic_perplexity",
-                 "val_mel")
+CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl", "global_perplexity", "semantic_perplexity")
 CKPT_RE = re.compile(r"batch(\d+)\.ckpt$")
 
 
@@ -125,9 +124,11 @@ def score_checkpoint(ckpt: Path, data_dir: str | Path, out_dir: Path, asr_beam_s
 def write_curve(rows: Sequence[dict[str, Any]], path: Path) -> None:
     """curve.tsv: checkpoint, batches, minutes and CURVE_COLUMNS per row ("-" where missing)."""
     header = ("checkpoint", "batches", "minutes") + CURVE_COLUMNS
+    path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["\t".join(header)]
     for row in rows:
-        cells = [str(row.get(k, "-")) if not isinstance(row.get(k), float) else f"{row[k]:.4f}" for k in header]
+        cells = ["-" if row.get(k) is None else f"{row[k]:.4f}" if isinstance(row[k], float) else str(row[k])
+                 for k in header]
         lines.append("\t".join(cells))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -159,16 +160,15 @@ def plot_curves(curves: dict[str, list[dict[str, Any]]], png: Path, ground_truth
             points = [(r["minutes"], r[key]) for r in rows if r.get(key) is not None]
             if points:
                 ax.plot(*zip(*points), marker="o", label=name)
-        if ground_truth and key in ground_truth:
-            ax.axhline(ground_truth[key], color="k", linestyle="--", label="eSpeak ground truth")
-            if key == "wer":
-                ax.axhline(1.3 * ground_truth[key], color="grey", linestyle=":", label="target: 1.3 x ground truth")
+        if key == "wer" and ground_truth and "wer" in ground_truth:
+            ax.axhline(ground_truth["wer"], color="k", linestyle="--", label="eSpeak ground truth")
+            ax.axhline(1.3 * ground_truth["wer"], color="grey", linestyle=":", label="target: 1.3 x ground truth")
         if key == "sim":
             ax.axhline(0.85, color="grey", linestyle=":", label="target 0.85")
+        ax.legend(fontsize=7)
         ax.set_xlabel("training minutes (2 shared CPU cores)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
