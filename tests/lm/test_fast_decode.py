@@ -142,3 +142,12 @@ def test_bad_settings_fail_by_name():
         FastDecodeConfig(dtype="float16")
     with pytest.raises(UserError, match="unknown"):
         FastDecodeConfig.from_dict({"restrict": True})
+
+
+def test_plain_loop_draws_the_samples_of_the_pipeline_generate(tiny_lm, spark_vocab):
+    """Without shortcuts the loop is a drop-in for `tts_codec.tts.generation.generate`, seeded draws included."""
+    prompts, seeds = mixed_prompts(spark_vocab), [11, 12, 13]
+    sampling = SamplingConfig(max_new_tokens=16)
+    expected = generate(tiny_lm, prompts, seeds, sampling, spark_vocab.eos_id, spark_vocab.pad_id)
+    fast = FastDecoder(tiny_lm, DecodeIds.from_vocab(spark_vocab))
+    assert same(fast.generate(prompts, seeds, sampling), expected)
