@@ -6,6 +6,7 @@ import torch
 
 from tts_codec.errors import UserError
 from tts_codec.eval.official_sv import OfficialSvEncoder, rename_wavlm, split_checkpoint
+from tts_codec.eval.scoring import ScoreFailure
 from tts_codec.eval.speaker import build_speaker_encoder
 
 HIDDEN, LAYERS, HEADS, FFN, CONV, KERNELS = 16, 2, 2, 32, 8, (10, 3, 3, 3, 3, 2, 2)
@@ -106,6 +107,8 @@ def test_embedding_is_a_deterministic_unit_vector(tmp_path):
     assert np.allclose(encoder.embed(WAV), e)
     assert float(np.dot(encoder.embed(np.roll(WAV, 37) * np.linspace(0, 1, len(WAV), dtype=np.float32)), e)) < 0.9999
     assert "official Seed-TTS-eval" in encoder.version()
+    with pytest.raises(ScoreFailure, match="too short for WavLM: 399 samples"):
+        encoder.embed(WAV[:399])
 
 
 @pytest.mark.parametrize("layer, changed", [(0, False), (LAYERS - 1, False), (LAYERS, True)])

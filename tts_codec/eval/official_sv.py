@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts_codec.errors import UserError
-from tts_codec.eval.speaker import SpeakerEncoder, _unit
+from tts_codec.eval.speaker import SpeakerEncoder, _unit, check_wavlm_input
 from tts_codec.nn.ecapa_tdnn import EcapaTdnn
 
 WAVLM_STRIDES = (5, 2, 2, 2, 2, 2, 2)  # WavLM's conv feature extractor (not recoverable from weight shapes)
@@ -180,6 +180,7 @@ class OfficialSvEncoder(SpeakerEncoder):
         self.path, self.device = str(path), device
 
     def embed(self, wav: np.ndarray) -> np.ndarray:
+        check_wavlm_input(wav)
         model, head = load_official_sv(self.path, self.device)
         x = torch.as_tensor(np.asarray(wav, dtype=np.float32), device=self.device)
         x = F.layer_norm(x, x.shape)[None]  # s3prl's WavLM-large input normalisation, (1, N)

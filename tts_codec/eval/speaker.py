@@ -20,6 +20,13 @@ from tts_codec.errors import UserError
 from tts_codec.eval.scoring import EvalItem, GenFailure, Scorer, ScoreFailure, UttResult, cache_key
 
 SPK_SR = 16000
+WAVLM_MIN_SAMPLES = 400  # WavLM's conv front end needs one 25 ms window at 16 kHz
+
+
+def check_wavlm_input(wav: np.ndarray) -> None:
+    """ScoreFailure for audio WavLM cannot take (the official verification skips such a pair on its exception)."""
+    if np.asarray(wav).size < WAVLM_MIN_SAMPLES:
+        raise ScoreFailure(f"too short for WavLM: {np.asarray(wav).size} samples (needs {WAVLM_MIN_SAMPLES})")
 
 
 class SpeakerEncoder(ABC):
@@ -74,6 +81,7 @@ class WavLMEncoder(SpeakerEncoder):
     def embed(self, wav: np.ndarray) -> np.ndarray:
         import torch
 
+        check_wavlm_input(wav)
         extractor, model = _wavlm(self.model_dir, self.device)
         inputs = extractor(np.asarray(wav, dtype=np.float32), sampling_rate=SPK_SR, return_tensors="pt")
         with torch.inference_mode():
