@@ -34,8 +34,8 @@ IDS = DecodeIds(eos_id=OFFICIAL_VOCAB_SIZE - 1, pad_id=151643, start_semantic_id
 #: Official anchors (performance.md): batch-1 tokens/s per dtype, batch-4 total, clone RTF.
 ANCHORS = {"float32": 5.9, "bfloat16": 9.0, "batch4_float32": 12.5, "clone_rtf": 9.5}
 BANDWIDTH = 13.5e9
-COLUMNS = ["path", "dtype", "batch", "tokens_per_s", "best_tokens_per_s", "x_generate", "prefill_s", "weights_mb_per_step",
-           "roofline_tok_s", "roofline_pct", "clone_rtf", "peak_mem_mb"]
+COLUMNS = ["path", "dtype", "batch", "tokens_per_s", "best_tokens_per_s", "x_generate", "prefill_s",
+           "weights_mb_per_step", "roofline_tok_s", "roofline_pct", "clone_rtf", "peak_mem_mb"]
 
 
 def build_random_lm(dtype: torch.dtype, seed: int = 0, layers: int | None = None) -> torch.nn.Module:

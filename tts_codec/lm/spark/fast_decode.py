@@ -12,7 +12,7 @@ Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, tempe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -35,14 +35,6 @@ class FastDecodeConfig:
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise UserError(f"fast_decode dtype {self.dtype!r}: choose one of {sorted(DTYPES)}")
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "FastDecodeConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise UserError(f"fast_decode: unknown key(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
 
 
 class DecodeIds(NamedTuple):
