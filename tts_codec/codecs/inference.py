@@ -22,6 +22,7 @@ from tts_codec.codecs.base import Codec
 from tts_codec.data.token_file import num_frames
 from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
+from tts_codec.nn.channels_last import use_channels_last
 from tts_codec.nn.snake import use_cached_snake
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = True) -> Codec:
-    """Load a codec directory for inference (eval, weight norm removed; `fast` swaps in `CachedSnake`).
+def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = True,
+               channels_last: bool = False) -> Codec:
+    """Load a codec directory for inference (eval, weight norm removed; `fast` swaps in `CachedSnake`,
+    `channels_last` runs conv stacks channels-last, see `prepare_for_inference`).
 
     The codec class comes from `codec:` in model_dir/config.yaml (see `tts_codec.codecs.codec_class_for_dir`).
     """
@@ -39,11 +42,14 @@ def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = T
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise UserError(f"--model_dir {model_dir}: no such directory")
-    return prepare_for_inference(codec_class_for_dir(model_dir).from_pretrained(model_dir), device, fast)
+    return prepare_for_inference(codec_class_for_dir(model_dir).from_pretrained(model_dir), device, fast,
+                                 channels_last)
 
 
-def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True) -> Codec:
-    """eval(), weight norm folded, moved to `device`; `fast` also swaps in `CachedSnake` (CPU only).
+def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True, channels_last: bool = False) -> Codec:
+    """eval(), weight norm folded, moved to `device`; `fast` also swaps in `CachedSnake` (CPU only);
+    `channels_last` computes every pure conv/snake stack (the DAC wave generator) as channels-last 2-d convs
+    (`tts_codec.nn.channels_last`; same function, output within float rounding).
 
     The weights' fingerprint (`Codec.weights_hash`, recorded in token files) is taken first, from the weights as
     loaded."""
@@ -52,6 +58,8 @@ def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True) 
     model.remove_weight_norm()
     if fast and torch.device(device).type == "cpu":
         use_cached_snake(model)
+    if channels_last:
+        use_channels_last(model)
     return model.to(device)
 
 
