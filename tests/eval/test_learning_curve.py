@@ -25,7 +25,8 @@ def fake_run(root, batches_and_seconds):
 def test_checkpoints_sorted_by_batches_with_minutes_since_start(tmp_path):
     run = fake_run(tmp_path / "run", [(200, 600), (100, 240)])
     found = lc.run_checkpoints(run)
-    assert [(p.name, b, m) for p, b, m in found] == [("batch00000100.ckpt", 100, 4.0), ("batch00000200.ckpt", 200, 10.0)]
+    expected = [("batch00000100.ckpt", 100, 4.0), ("batch00000200.ckpt", 200, 10.0)]
+    assert [(p.name, b, m) for p, b, m in found] == expected
 
 
 def test_missing_run_pieces_are_named(tmp_path):

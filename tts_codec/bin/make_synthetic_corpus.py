@@ -1,7 +1,7 @@
 """Synthesise a multi-speaker eSpeak NG corpus as Kaldi data dirs, or in the on-disk layout of EARS/LibriSpeech/VoxBox.
 
 Example: `tts-codec-synth --out_dir data/synth --num_speakers 8 --utts_per_speaker 12 --sample_rate 16000`;
-`--size large` gives about 70 minutes over 16 voices for codec quality runs (explicit count flags override a size).
+`--size large` gives about 75 minutes over 16 voices for codec quality runs (explicit count flags override a size).
 """
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ def load_checkpoint_codec(path: str | Path) -> torch.nn.Module:
 
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     config = ckpt["hyper_parameters"]["config"]
-    model = BiCodec.from_config({k: config[k] for k in ("codec", "sample_rate", "codec_conf", "ssl_conf") if k in config})
+    codec_keys = ("codec", "sample_rate", "codec_conf", "ssl_conf")
+    model = BiCodec.from_config({k: config[k] for k in codec_keys if k in config})
     prefix = "generator."
     model.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
     return model.eval()

@@ -5,10 +5,10 @@ training utterance; test = held-out speakers (one of each gender at least) readi
 Sentence rule: after a seeded shuffle of the list, the first n_eval sentences (as many as dev + test read, at most a
 quarter of the list) are evaluation sentences that no training utterance reads, so a codec sees them only at test
 time and an LM is tested on unseen text; training draws from the rest. `SIZES` names two presets: `small` (the CI
-default, about 5 minutes of audio) and `large` (16 voices, about 70 minutes, several hundred training sentences). Every
-utterance varies pitch and rate around its speaker's base, so the Spark-TTS pitch/speed levels (bicodec_spark.md §6)
-vary too. Everything follows from the seed: the same config gives byte-identical wavs and tables, and a rerun on
-the same out dir resumes (finished wavs are kept).
+default, about 5 minutes of audio) and `large` (16 voices, about 75 minutes, several hundred training sentences).
+Every utterance varies pitch and rate around its speaker's base, so the Spark-TTS pitch/speed levels
+(bicodec_spark.md §6) vary too. Everything follows from the seed: the same config gives byte-identical wavs and
+tables, and a rerun on the same out dir resumes (finished wavs are kept).
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class CorpusConfig:
 SIZES: dict[str, dict[str, int]] = {
     # 8 voices x 12 utterances: 96 utterances, about 5 minutes; the CI and `make demo` default.
     "small": {"num_speakers": 8, "utts_per_speaker": 12, "dev_utts_per_speaker": 2, "num_test_speakers": 2},
-    # 16 voices: 14 seen x (96 train + 4 dev), 2 held-out x 12 test; about 70 minutes of training audio over
+    # 16 voices: 14 seen x (96 train + 4 dev), 2 held-out x 12 test; about 75 minutes of training audio over
     # several hundred distinct sentences, for codec quality runs (egs/mini/tts1/RESULTS.md).
     "large": {"num_speakers": 16, "utts_per_speaker": 100, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
               "test_utts_per_speaker": 12},

@@ -2,7 +2,7 @@
 # Stage 1 of the mini recipe: make the synthetic corpus (eSpeak NG, offline, deterministic from --seed) as a raw
 # corpus under downloads/, then copy its Kaldi data dirs to data/{train,dev,test}.
 set -euo pipefail
-size=small             # small: the CI/demo corpus below; large: 16 voices, about 70 min (make_synthetic_corpus --size)
+size=small             # small: the CI/demo corpus below; large: 16 voices, about 75 min (make_synthetic_corpus --size)
 num_speakers=10        # small only
 utts_per_speaker=12    # small only
 sample_rate=24000      # the highest codec rate; stage 2 resamples to the family's rate
