@@ -32,6 +32,7 @@ codec_args=""           # extra options appended to stage 5's tts_codec.bin.trai
 lm_config=""            # LM training config (stage 8, not in this version)
 lm_args=""              # extra options for stage 8's LM training call (not in this version)
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
+tts_decode_args=""      # extra options of stage 10's tts_codec.bin.tts_decode, e.g. "--max_new_tokens 500"
 codec_metrics="pesq,stoi,mel,sim,dnsmos"   # stage 7 (tts_codec.bin.score --metrics)
 # stage 11 (pitch/speed: against the stage-3 labels); EER is added when the test set has several speakers
 tts_metrics="wer,sim_o,dnsmos,gender,pitch,speed"
@@ -57,12 +58,13 @@ Options (default in brackets):
   --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
   --codec_args [""]   extra options of stage 5's python -m tts_codec.bin.train_codec (as ESPnet's --train_args)
   --lm_config [""] --lm_args [""] --lm_tag [config name]   (stage 8: not in this version)
+  --tts_decode_args [""]  extra options of stage 10's python -m tts_codec.bin.tts_decode (sampling, batch size)
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
-Stages that do not exist yet: 4, 8, 9, 10 and 12 for every family (skipped with a message inside a range that
-has other stages; a range of only such stages is an error), and 3, 5, 6, 7 for mars6 (an error before anything
-runs: SNAC and MARS6 are not in this version).
+Stages that do not exist yet: 4, 8, 9 and 12 for every family (skipped with a message inside a range that
+has other stages; a range of only such stages is an error), and 3, 5, 6, 7, 10 for mars6 (an error before anything
+runs: SNAC and MARS6 are not in this version). Stage 10 needs the LM of stage 8 (skipped without it, likewise).
 EOF
 )
 
@@ -98,7 +100,7 @@ done
 # ---- model families: their sample rate and the stages that exist for them. Stage code is family-neutral: the
 # Python verbs pick the codec/LM class from the configs' `codec:` key, never from a shell branch. ----
 declare -A family_fs=([spark]=16000 [mars6]=24000)
-declare -A family_stages=([spark]="1 2 3 5 6 7 11" [mars6]="1 2 11")
+declare -A family_stages=([spark]="1 2 3 5 6 7 10 11" [mars6]="1 2 11")
 [ -n "${family_stages[${model_family}]:-}" ] \
   || option_error "--model_family must be spark or mars6, not '${model_family}'"
 : "${fs:=${family_fs[${model_family}]}}"
@@ -120,6 +122,10 @@ if [ -z "${codec_tag}" ]; then
 fi
 if [ -z "${lm_tag}" ]; then
   if [ -n "${lm_config}" ]; then lm_tag=$(basename "${lm_config}" .yaml); else lm_tag=${model_family}; fi
+fi
+if [ "${selected[*]}" = 10 ] && [ ! -f "${expdir}/lm_${lm_tag}/model/config.json" ]; then
+  option_error "--stage ${stage} --stop_stage ${stop_stage}: stage 10 needs the LM of stage 8" \
+    "(${expdir}/lm_${lm_tag}/model/config.json; --lm_tag names it)"
 fi
 # The command that started the recipe (run.sh exports it, %q-quoted) minus its --stage, so that every stage can
 # print the exact command that resumes from it.
@@ -305,14 +311,41 @@ if stage_begin 7 "codec resynthesis and scoring (${codec_metrics})" "${codec_exp
 fi
 not_yet 8 "LM training" "LM issues"
 not_yet 9 "preference fine-tuning" "MARS6 issues"
-not_yet 10 "TTS decoding" "LM issues"
+# ---- 10. TTS decoding of the test sets with the stage-8 LM and the stage-5 codec (tts_codec.bin.tts_decode, nj
+# parts, resumable): zero-shot clone of the clone list (prompt A: each prompt utterance's 32 global tokens) into
+# decode_<set>, and voice creation from each utterance's stage-3 gender/pitch/speed labels into decode_<set>_create.
+# Without an LM (stage 8 not run yet) a wider range skips it with a message (alone it is an error, see above). ----
+if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ] && [ ! -f "${lm_exp}/model/config.json" ]; then
+  log "stage 10 (TTS decoding): no LM in ${lm_exp}/model (stage 8); skipped"
+elif stage_begin 10 "TTS decoding (clone, create) -> ${lm_exp}/decode_*" "${lm_exp}/.stage10.done"; then
+  read -r -a decode_extra <<< "${tts_decode_args}"  # split on blanks, never globbed
+  for dset in ${test_sets}; do
+    ref="${dumpdir}/raw/${dset}"
+    list="${dumpdir}/eval/${dset}_clone"
+    [ -f "${list}/meta.lst" ] || ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${ref}" --out_dir "${list}"
+    n=$(num_jobs "${ref}" "${inference_nj}")
+    for task in clone create; do
+      dec="${lm_exp}/decode_${dset}" input=(--meta_lst "${list}/meta.lst")
+      [ "${task}" = clone ] || { dec="${dec}_${task}"; input=(--data_dir "${ref}"); }
+      rm -f "${dec}"/parts/done.*  # a rerun (resume) merges only the parts it finishes
+      ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
+        ${PYTHON} -m tts_codec.bin.tts_decode --task "${task}" "${input[@]}" --codec_dir "${codec_exp}/model" \
+          --lm_dir "${lm_exp}/model" --out_dir "${dec}" --nj "${n}" --nj_part JOB --overwrite "${force}" \
+          "${decode_extra[@]}"
+      log "  ${dset} ${task}: $(wc -l < "${dec}/wav/wav.scp") wavs in ${dec}/wav, $(wc -l < "${dec}/failed")" \
+          "refused (${dec}/failed)"
+    done
+  done
+  stage_end 10 "${lm_exp}/.stage10.done"
+fi
 # ---- 11. TTS scoring and reports: every system that has output for a test set, side by side ----
 # Systems: the ground truth (the ceiling of each proxy metric), the codec resynthesis (stage 7) and the TTS
 # output (stage 10) when they exist. Zero-shot clone protocol: each target's prompt is another utterance of the
 # same speaker with different text (make_eval_list clone); SIM-o compares the output with that prompt.
 # The marker names what was scored (metrics and every system's wav.scp), so new outputs are scored on a rerun.
 stage11_done="${expdir}/eval/.stage11.$( { echo "${tts_metrics}"; for dset in ${test_sets}; do
-  cat "${codec_exp}/decode_${dset}/wav/wav.scp" "${lm_exp}/decode_${dset}/wav/wav.scp" 2>/dev/null || true; done; } | cksum | cut -d' ' -f1).done"
+  cat "${codec_exp}/decode_${dset}/wav/wav.scp" "${lm_exp}/decode_${dset}/wav/wav.scp" \
+    "${lm_exp}/decode_${dset}_create/wav/wav.scp" 2>/dev/null || true; done; } | cksum | cut -d' ' -f1).done"
 if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
   for dset in ${test_sets}; do
     ref="${dumpdir}/raw/${dset}"
@@ -329,12 +362,18 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
     score_args=() ; names=()
     for system in "ground_truth:${ref}/wav.scp" \
                   "codec_${codec_tag}:${codec_exp}/decode_${dset}/wav/wav.scp" \
-                  "lm_${lm_tag}:${lm_exp}/decode_${dset}/wav/wav.scp"; do
+                  "lm_${lm_tag}:${lm_exp}/decode_${dset}/wav/wav.scp" \
+                  "lm_${lm_tag}_create:${lm_exp}/decode_${dset}_create/wav/wav.scp"; do
       name=${system%%:*} gen=${system#*:}
       [ -f "${gen}" ] || { log "  ${dset}: no output of ${name} (${gen}); not scored"; continue; }
       out="${expdir}/eval/${dset}/${name}"
-      score_system "${out}" "${ref}" "${gen}" "${tts_metrics}" --meta_lst "${list}/meta.lst" "${eer_opts[@]}" \
-        --protocol "zero-shot clone (${dset})" --overwrite true
+      if [[ "${name}" == *_create ]]; then  # voice creation has no prompt: no SIM-o/EER; the labels are the target
+        score_system "${out}" "${ref}" "${gen}" "$(echo ",${tts_metrics}," | sed 's/,sim_o,/,/; s/^,//; s/,$//')" \
+          --protocol "voice creation (${dset})" --overwrite true
+      else
+        score_system "${out}" "${ref}" "${gen}" "${tts_metrics}" --meta_lst "${list}/meta.lst" "${eer_opts[@]}" \
+          --protocol "zero-shot clone (${dset})" --overwrite true
+      fi
       score_args+=(--score_dir "${out}" --gen_scp "${gen}") ; names+=(--name "${name}")
     done
     ${PYTHON} -m tts_codec.bin.make_report "${score_args[@]}" "${names[@]}" --ref_dir "${ref}" \
