@@ -29,8 +29,11 @@ codec_tag=""            # experiment name of the codec (default: the codec confi
 ssl_model_dir=""        # local wav2vec2 directory for the SSL features (overrides the config's ssl_conf.model_dir)
 codec_max_steps=""      # training steps (default: the config's trainer.max_steps)
 codec_args=""           # extra options appended to stage 5's tts_codec.bin.train_codec call, e.g. "--batch_size 4"
-lm_config=""            # LM training config (stage 8, not in this version)
-lm_args=""              # extra options for stage 8's LM training call (not in this version)
+bpe_vocab_size=1000     # stage 4: BPE vocabulary of the text tokenizer trained on the training text
+pretrained_llm_dir=""   # stage 4: an official Spark-TTS LLM/ dir whose tokenizer is used unchanged
+token_list=""           # stage 4's tokenizer dir (default: data/token_list/<family>_bpe<N>, or <family>_pretrained)
+lm_config=""            # LM training config (stage 8, e.g. conf/lm/spark_tiny.yaml)
+lm_args=""              # extra options appended to stage 8's tts_codec.bin.train_lm call, e.g. "--max_steps 20"
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
 tts_decode_args=""      # extra options of stage 10's tts_codec.bin.tts_decode, e.g. "--max_new_tokens 500"
 codec_metrics="pesq,stoi,mel,sim,dnsmos"   # stage 7 (tts_codec.bin.score --metrics)
@@ -57,13 +60,15 @@ Options (default in brackets):
   --force [${force}]  redo stages that are marked done
   --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
   --codec_args [""]   extra options of stage 5's python -m tts_codec.bin.train_codec (as ESPnet's --train_args)
-  --lm_config [""] --lm_args [""] --lm_tag [config name]   (stage 8: not in this version)
+  --bpe_vocab_size [${bpe_vocab_size}] --pretrained_llm_dir [""] --token_list [data/token_list/<family>_bpe<N>]
+  --lm_config [""] --lm_tag [config name]
+  --lm_args [""]      extra options of stage 8's python -m tts_codec.bin.train_lm (e.g. "--max_steps 20")
   --tts_decode_args [""]  extra options of stage 10's python -m tts_codec.bin.tts_decode (sampling, batch size)
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
-Stages that do not exist yet: 4, 8, 9 and 12 for every family (skipped with a message inside a range that
-has other stages; a range of only such stages is an error), and 3, 5, 6, 7, 10 for mars6 (an error before anything
+Stages that do not exist yet: 9 and 12 for every family (skipped with a message inside a range that
+has other stages; a range of only such stages is an error), and 3-8, 10 for mars6 (an error before anything
 runs: SNAC and MARS6 are not in this version). Stage 10 needs the LM of stage 8 (skipped without it, likewise).
 EOF
 )
@@ -82,6 +87,7 @@ check_seconds() {  # check_seconds NAME: --NAME must be a number of seconds >= 0
 last_stage=12
 for opt in stage stop_stage nj inference_nj num_nodes; do check_int "${opt}" 1; done
 check_int ngpu 0
+check_int bpe_vocab_size 1
 for opt in fs codec_max_steps; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
 check_int asr_beam 1
 check_seconds min_dur; check_seconds max_dur
@@ -90,7 +96,7 @@ awk -v a="${min_dur}" -v b="${max_dur}" 'BEGIN { exit !(a < b) }' \
 [ "${stage}" -le "${last_stage}" ] || option_error "--stage ${stage}: the stages are 1..${last_stage}"
 [ "${stop_stage}" -ge "${stage}" ] \
   || option_error "--stage ${stage} --stop_stage ${stop_stage} selects no stage (stop_stage must be >= stage)"
-for opt in ssl_model_dir asr_model_dir speaker_model_dir; do
+for opt in ssl_model_dir asr_model_dir speaker_model_dir pretrained_llm_dir; do
   [ -z "${!opt}" ] || [ -d "${!opt}" ] || option_error "--${opt} ${!opt}: no such directory"
 done
 for opt in codec_config lm_config; do
@@ -100,7 +106,7 @@ done
 # ---- model families: their sample rate and the stages that exist for them. Stage code is family-neutral: the
 # Python verbs pick the codec/LM class from the configs' `codec:` key, never from a shell branch. ----
 declare -A family_fs=([spark]=16000 [mars6]=24000)
-declare -A family_stages=([spark]="1 2 3 5 6 7 10 11" [mars6]="1 2 11")
+declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11" [mars6]="1 2 11")
 [ -n "${family_stages[${model_family}]:-}" ] \
   || option_error "--model_family must be spark or mars6, not '${model_family}'"
 : "${fs:=${family_fs[${model_family}]}}"
@@ -173,6 +179,15 @@ num_jobs() {
 all_sets="${train_set} ${valid_set} ${test_sets}"
 codec_exp="${expdir}/codec_${codec_tag}"
 lm_exp="${expdir}/lm_${lm_tag}"
+if [ -z "${token_list}" ]; then
+  if [ -n "${pretrained_llm_dir}" ]; then token_list="data/token_list/${model_family}_pretrained"
+  else token_list="data/token_list/${model_family}_bpe${bpe_vocab_size}"; fi
+fi
+# marker_key WORD...: a short checksum of the words and of the files among them, so a stage's .done marker
+# changes (and the stage runs again) when its inputs or options change.
+marker_key() {
+  { printf '%s\n' "$@"; for arg in "$@"; do [ -f "${arg}" ] && cat "${arg}"; done; true; } | cksum | cut -d' ' -f1
+}
 
 # score_system OUT_DIR REF_DIR GEN_SCP METRICS [score options...]: nj-way scoring through the job runner, merged
 # into OUT_DIR (per_utt.tsv, summary.json, failures.tsv; tts_codec.eval.score_dir).
@@ -257,7 +272,16 @@ if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attribute
   stage_end 3 "${dumpdir}/attributes/.stage3.done"
 fi
 
-not_yet 4 "text tokenizer" "LM issues"
+# ---- 4. text tokenizer of the LM (tts_codec.bin.train_text_tokenizer): a sentencepiece BPE trained on the
+# training text plus the Spark-TTS tokens, or with --pretrained_llm_dir the official LLM/ tokenizer unchanged ----
+if [ -n "${pretrained_llm_dir}" ]; then tok_opts=(--pretrained_dir "${pretrained_llm_dir}")
+else tok_opts=(--text "${dumpdir}/raw/${train_set}" --vocab_size "${bpe_vocab_size}"); fi
+stage4_done="${token_list}/.stage4.$(marker_key "${tok_opts[@]}" "${dumpdir}/raw/${train_set}/text").done"
+if stage_begin 4 "text tokenizer -> ${token_list}" "${stage4_done}"; then
+  ${PYTHON} -m tts_codec.bin.train_text_tokenizer "${tok_opts[@]}" --output_dir "${token_list}" --overwrite true
+  rm -f "${token_list}"/.stage4.*.done
+  stage_end 4 "${stage4_done}"
+fi
 
 # ---- 5. codec training (Lightning: 1 CPU, N GPUs with DDP; multi-node through torchrun/srun, see README) ----
 if stage_begin 5 "codec training -> ${codec_exp}" "${codec_exp}/.stage5.done"; then
@@ -309,7 +333,22 @@ if stage_begin 7 "codec resynthesis and scoring (${codec_metrics})" "${codec_exp
   done
   stage_end 7 "${codec_exp}/.stage7.done"
 fi
-not_yet 8 "LM training" "LM issues"
+# ---- 8. LM training on the stage-6 codec tokens, the stage-3 labels and the stage-4 tokenizer (Lightning like
+# stage 5: 1 CPU, N GPUs with DDP, N nodes; an interrupted run resumes from checkpoints/last.ckpt) ----
+stage8_done="${lm_exp}/.stage8.$(marker_key "${lm_config}" "${lm_args}" "${stage4_done}" "${codes_root}/.stage6.done").done"
+if stage_begin 8 "LM training -> ${lm_exp}" "${stage8_done}"; then
+  [ -n "${lm_config}" ] || { echo "$0: error: stage 8 needs --lm_config (e.g. conf/lm/spark_tiny.yaml)" >&2; exit 2; }
+  [ -f "${token_list}/tokenizer_info.json" ] \
+    || { echo "$0: error: stage 8 needs the tokenizer of stage 4 in ${token_list} (--token_list)" >&2; exit 2; }
+  read -r -a lm_extra <<< "${lm_args}"  # split on blanks, never globbed
+  log "  training log: ${lm_exp}/train.log; TensorBoard: tensorboard --logdir ${lm_exp}/tensorboard"
+  ${cuda_cmd} --gpu "${ngpu}" "${lm_exp}/train.log" \
+    ${PYTHON} -m tts_codec.bin.train_lm --config "${lm_config}" --train_data "${dumpdir}/raw/${train_set}" \
+      --valid_data "${dumpdir}/raw/${valid_set}" --codes_dir "${codes_root}" --tokenizer_dir "${token_list}" \
+      --output_dir "${lm_exp}" --ngpu "${ngpu}" --num_nodes "${num_nodes}" --resume true "${lm_extra[@]}"
+  rm -f "${lm_exp}"/.stage8.*.done
+  stage_end 8 "${stage8_done}"
+fi
 not_yet 9 "preference fine-tuning" "MARS6 issues"
 # ---- 10. TTS decoding of the test sets with the stage-8 LM and the stage-5 codec (tts_codec.bin.tts_decode, nj
 # parts, resumable): zero-shot clone of the clone list (prompt A: each prompt utterance's 32 global tokens) into
@@ -327,11 +366,15 @@ elif stage_begin 10 "TTS decoding (clone, create) -> ${lm_exp}/decode_*" "${lm_e
     for task in clone create; do
       dec="${lm_exp}/decode_${dset}" input=(--meta_lst "${list}/meta.lst")
       [ "${task}" = clone ] || { dec="${dec}_${task}"; input=(--data_dir "${ref}"); }
-      rm -f "${dec}"/parts/done.*  # a rerun (resume) merges only the parts it finishes
-      ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
+      rm -f "${dec}"/parts/done.* "${dec}/failed"  # a rerun (resume) merges only the parts it finishes
+      if ! ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
         ${PYTHON} -m tts_codec.bin.tts_decode --task "${task}" "${input[@]}" --codec_dir "${codec_exp}/model" \
           --lm_dir "${lm_exp}/model" --out_dir "${dec}" --nj "${n}" --nj_part JOB --overwrite "${force}" \
-          "${decode_extra[@]}"
+          "${decode_extra[@]}"; then
+        # An LM that spoke no utterance at all is a result (stage 11 scores it as all missing), not a crash.
+        [ -f "${dec}/failed" ] && [ ! -s "${dec}/wav/wav.scp" ] || exit 1
+        log "  ${dset} ${task}: WARNING: every utterance was refused (see ${dec}/failed)"
+      fi
       log "  ${dset} ${task}: $(wc -l < "${dec}/wav/wav.scp") wavs in ${dec}/wav, $(wc -l < "${dec}/failed")" \
           "refused (${dec}/failed)"
     done
