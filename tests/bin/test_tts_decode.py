@@ -97,6 +97,8 @@ def test_a_random_lm_never_creates_a_voice_and_the_run_says_so(models, test_set,
     with pytest.raises(UserError, match="no utterance could be spoken"):
         tts_decode.main(["--task", "create", "--data_dir", str(test_set[0]), *_args(models, tmp_path / "c"),
                          "--max_retries", "1"])
+    assert (tmp_path / "c" / "wav" / "wav.scp").read_text() == ""  # a report can show the system that said nothing
+    assert len(read_table(tmp_path / "c" / "failed")) == 4
 
 
 def test_a_saved_voice_speaks_a_data_dir(models, test_set, tmp_path):

@@ -8,7 +8,8 @@ stage-3 labels (`utt2gender`, `utt2pitch`, `utt2speed`; with `fine_values` also 
 
 Layout: `decode_info.json` (the settings; another run's settings are refused unless overwrite), `parts/` (per part:
 `timing.K` appended after each wav, `failed.K`, `done.K`), and once every part is done `wav/wav.scp`, `timing`
-(`utt seconds`, for scoring RTF) and `failed` (utterances refused after every retry; they count as missing).
+(`utt seconds`, for scoring RTF) and `failed` (utterances refused after every retry; they count as missing). When
+every utterance is refused these are still written (empty wav.scp), and the run ends with an error.
 """
 from __future__ import annotations
 
@@ -183,11 +184,11 @@ def merge_parts(job: DecodeJob) -> bool:
         timing.update(read_table(parts / f"timing.{k}"))
         failed.update(read_table(parts / f"failed.{k}", allow_empty_value=True) if (parts / f"failed.{k}").is_file()
                       else {})
-    if not timing:
-        raise UserError(f"{job.out_dir}: no utterance could be spoken ({len(failed)} refused, see "
-                        f"{parts}/failed.*), e.g. {next(iter(failed.items()), ('', ''))}")
     wav_dir = (job.out_dir / "wav").resolve()
     write_table(job.out_dir / "wav" / "wav.scp", {u: str(wav_dir / f"{u}.wav") for u in timing})
     write_table(job.out_dir / "timing", timing)
     write_table(job.out_dir / "failed", failed)
+    if not timing:  # the lists are written (a report shows a system that spoke nothing), but the run failed
+        raise UserError(f"{job.out_dir}: no utterance could be spoken ({len(failed)} refused, see "
+                        f"{job.out_dir}/failed), e.g. {next(iter(failed.items()), ('', ''))}")
     return True

@@ -408,7 +408,7 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
                   "lm_${lm_tag}:${lm_exp}/decode_${dset}/wav/wav.scp" \
                   "lm_${lm_tag}_create:${lm_exp}/decode_${dset}_create/wav/wav.scp"; do
       name=${system%%:*} gen=${system#*:}
-      [ -f "${gen}" ] || { log "  ${dset}: no output of ${name} (${gen}); not scored"; continue; }
+      [ -s "${gen}" ] || { log "  ${dset}: no output of ${name} (${gen} missing or empty); not scored"; continue; }
       out="${expdir}/eval/${dset}/${name}"
       if [[ "${name}" == *_create ]]; then  # voice creation has no prompt: no SIM-o/EER; the labels are the target
         score_system "${out}" "${ref}" "${gen}" "$(echo ",${tts_metrics}," | sed 's/,sim_o,/,/; s/^,//; s/,$//')" \
