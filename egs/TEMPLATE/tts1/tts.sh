@@ -335,7 +335,8 @@ if stage_begin 7 "codec resynthesis and scoring (${codec_metrics})" "${codec_exp
 fi
 # ---- 8. LM training on the stage-6 codec tokens, the stage-3 labels and the stage-4 tokenizer (Lightning like
 # stage 5: 1 CPU, N GPUs with DDP, N nodes; an interrupted run resumes from checkpoints/last.ckpt) ----
-stage8_done="${lm_exp}/.stage8.$(marker_key "${lm_config}" "${lm_args}" "${stage4_done}" "${codes_root}/.stage6.done").done"
+stage8_key=$(marker_key "${lm_config}" "${lm_args}" "${stage4_done}" "${codes_root}/.stage6.done")
+stage8_done="${lm_exp}/.stage8.${stage8_key}.done"
 if stage_begin 8 "LM training -> ${lm_exp}" "${stage8_done}"; then
   [ -n "${lm_config}" ] || { echo "$0: error: stage 8 needs --lm_config (e.g. conf/lm/spark_tiny.yaml)" >&2; exit 2; }
   [ -f "${token_list}/tokenizer_info.json" ] \
