@@ -161,11 +161,14 @@ class GANCodecTask(L.LightningModule):
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
-        terms = {"mel": self.mel_loss(out.recon, out.target)}
+        # The discriminator runs before the mel loss is built: autograd then sums the gradients reaching the
+        # waveform in the same order as before the mel-only phase existed, so official-config runs stay bit-exact.
         if adversarial:
             fake = self.discriminator(out.recon)
             with torch.no_grad():
                 real = self.discriminator(out.target)
+        terms = {"mel": self.mel_loss(out.recon, out.target)}
+        if adversarial:
             terms.update(adv=generator_adversarial_loss(fake), feat=feature_matching_loss(real, fake))
         terms.update(out.losses)
         total = self.weighted_total(terms)
