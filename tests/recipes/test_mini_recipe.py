@@ -12,6 +12,7 @@ from tts_codec.testing.recipes import run_recipe
 from tts_codec.data.token_file import load_tokens
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.table import read_table, write_table
+from tts_codec.lm.text_tokenizer import load_tokenizer
 
 SMALL = ("--local_data_opts", "--num_speakers 8 --utts_per_speaker 4")
 
@@ -59,29 +60,34 @@ def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path)
     test_dir = mini_recipe / "dump" / "raw" / "test"
     wavs = read_table(test_dir / "wav.scp")
     missing = sorted(wavs)[0]
-    write_table(mini_recipe / "exp" / "lm_spark" / "decode_test" / "wav" / "wav.scp",
+    write_table(mini_recipe / "exp" / "lm_spark_lm_tiny" / "decode_test" / "wav" / "wav.scp",
                 {utt: path for utt, path in wavs.items() if utt != missing})
     proc = run_recipe(mini_recipe, *stage_11)
     assert proc.returncode == 0 and "already done" not in proc.stderr
     report = mini_recipe / "exp" / "eval" / "test"
     results = (report / "RESULTS.md").read_text()
-    assert "| wer | ↓ |" in results and "ground_truth" in results and "lm_spark" in results
+    assert "| wer | ↓ |" in results and "ground_truth" in results and "lm_spark_lm_tiny" in results
     assert (report / "html" / "index.html").is_file()
     truth = json.loads((report / "ground_truth" / "summary.json").read_text())
     assert truth["n_utts"] == len(wavs) and truth["metrics"]["wer"]["n_failed"] == 0
     # EER over the clone list's trials (2 held-out speakers): target and non-target trials, one per test utterance
     assert truth["metrics"]["eer"]["n"] == 2 * len(wavs) and 0.0 <= truth["metrics"]["eer"]["mean"] <= 0.5
     assert "| eer |" in results
-    tts = json.loads((report / "lm_spark" / "summary.json").read_text())
-    assert tts["metrics"]["wer"]["n"] == len(wavs) - 1 and tts["metrics"]["wer"]["n_failed"] == 1
-    failures = (report / "lm_spark" / "failures.tsv").read_text()
+    tts = json.loads((report / "lm_spark_lm_tiny" / "summary.json").read_text())
+    # the missing output is a failure that counts with the worst score (WER 1), so n still covers every utterance
+    assert tts["metrics"]["wer"]["n"] == len(wavs) and tts["metrics"]["wer"]["n_failed"] == 1
+    failures = (report / "lm_spark_lm_tiny" / "failures.tsv").read_text()
     assert failures.startswith(missing) and "no output of codec_bicodec_tiny" in proc.stderr
 
 
-def test_codec_stages_3_to_7_and_11_end_to_end(mini_recipe: Path) -> None:
-    """Features, a short codec training, tokenization, resynthesis with codec scores, then the TTS report."""
+def test_stages_3_to_11_end_to_end(mini_recipe: Path) -> None:
+    """Features and labels, a short codec training, tokenization, resynthesis with codec scores, the text tokenizer,
+    a short LM training, TTS decoding of both tasks, then the stage-11 report of every system."""
     assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
     proc = run_recipe(mini_recipe, "--stage", "3", "--stop_stage", "11", "--codec_max_steps", "12",
+                      # 40 LM steps (~1 min here): after 4 the LM still draws semantic codes beyond the 1024-code
+                      # mini codec's codebook and every utterance is refused
+                      "--lm_args", "--max_steps 40", "--tts_decode_args", "--max_new_tokens 100",
                       "--tts_metrics", "wer,sim_o,pitch,speed", "--codec_metrics", "pesq,stoi,mel")
     assert proc.returncode == 0
     for dset in ("train", "dev", "test"):  # stage 3 labelled every set with the Spark attributes
@@ -109,15 +115,63 @@ def test_codec_stages_3_to_7_and_11_end_to_end(mini_recipe: Path) -> None:
     truth = json.loads((mini_recipe / "exp" / "eval" / "test" / "ground_truth" / "summary.json").read_text())
     assert truth["metrics"]["pitch_acc"]["mean"] == 1.0 and truth["metrics"]["speed_acc"]["mean"] == 1.0
     assert (mini_recipe / "exp" / "eval" / "test" / "codec_bicodec_tiny" / "confusion_pitch.json").is_file()
+    _check_lm_stages(mini_recipe, test_utts, proc.stderr)
 
 
-def test_unimplemented_stage_is_skipped_in_a_range_and_codec_args_reach_training(mini_recipe: Path) -> None:
+def _check_lm_stages(recipe: Path, test_utts: list[str], log: str) -> None:
+    """Stages 4, 8, 10 and their stage-11 scores, after a run of stages 3-11."""
+    tokenizer = load_tokenizer(recipe / "data" / "token_list" / "spark_bpe400")  # stage 4: BPE + Spark tokens
+    for token in ("<|bicodec_semantic_0|>", "<|bicodec_global_4095|>", "<|task_tts|>", "<|pitch_label_4|>"):
+        assert tokenizer.convert_tokens_to_ids(token) != tokenizer.unk_token_id, token
+    lm = recipe / "exp" / "lm_spark_lm_tiny"  # stage 8: the LM exported in the official LLM/ layout
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in (lm / "model").iterdir()}
+    assert (lm / "checkpoints" / "last.ckpt").is_file() and list((lm / "tensorboard").rglob("events.out.tfevents.*"))
+    # Stage 10: clone speaks every test utterance. Voice creation must first generate the 32 global tokens itself,
+    # which a 40-step LM cannot: each utterance is either spoken or refused with its reason in `failed`.
+    clone = read_table(lm / "decode_test" / "wav" / "wav.scp")
+    assert sorted(clone) == test_utts and all(sf.info(path).frames > 0 for path in clone.values())
+    created = read_table(lm / "decode_test_create" / "wav" / "wav.scp")
+    refused = read_table(lm / "decode_test_create" / "failed")
+    assert sorted([*created, *refused]) == test_utts and all("no decodable output" in why for why in refused.values())
+    report = recipe / "exp" / "eval" / "test"
+    results = (report / "RESULTS.md").read_text()
+    header = next(line for line in results.splitlines() if line.startswith("| metric"))
+    assert "| wer | ↓ |" in results and "| sim_o | ↑ |" in results and "lm_spark_lm_tiny" in header
+    systems = [("lm_spark_lm_tiny", ("wer", "sim_o", "pitch_acc", "speed_acc"))]
+    if created:
+        assert "lm_spark_lm_tiny_create" in header
+        systems.append(("lm_spark_lm_tiny_create", ("wer", "pitch_acc", "speed_acc")))
+    else:
+        assert "no output of lm_spark_lm_tiny_create" in log and "lm_spark_lm_tiny_create" not in header
+    for system, metrics in systems:
+        summary = json.loads((report / system / "summary.json").read_text())
+        for metric in metrics:  # every test utterance is scored or counted as failed (poor audio fails some)
+            scored = summary["metrics"][metric]
+            assert scored["n"] + scored["n_failed"] >= len(test_utts), (system, metric)
+        for attr in ("pitch", "speed"):  # the attribute confusion matrices (rows: the stage-3 labels)
+            confusion = json.loads((report / system / f"confusion_{attr}.json").read_text())
+            assert sum(map(sum, confusion["matrix"])) == summary["metrics"][f"{attr}_acc"]["n"], (system, attr)
+    assert list((report / "html" / "img").glob("confusion_*pitch*.png"))
+
+
+def test_unimplemented_stage_is_skipped_in_a_range_and_extra_args_reach_training(mini_recipe: Path) -> None:
     assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
-    proc = run_recipe(mini_recipe, "--stage", "4", "--stop_stage", "5", "--codec_args", "--no_such_option 1")
-    assert "stage 4 (text tokenizer): not implemented yet in tts_codec" in proc.stderr
+    skipped = run_recipe(mini_recipe, "--stage", "9", "--stop_stage", "11", "--tts_metrics", "sim_o")
+    assert skipped.returncode == 0
+    assert "stage 9 (preference fine-tuning): not implemented yet in tts_codec" in skipped.stderr
+    assert "stage 10 (TTS decoding): no LM in exp/lm_spark_lm_tiny/model (stage 8); skipped" in skipped.stderr
+    proc = run_recipe(mini_recipe, "--stage", "5", "--stop_stage", "5", "--codec_args", "--no_such_option 1")
     assert proc.returncode != 0  # train_codec refused the passed-through option
     log = (mini_recipe / "exp" / "codec_bicodec_tiny" / "train.log").read_text()
     assert "unrecognized arguments: --no_such_option 1" in log
+    no_tokenizer = run_recipe(mini_recipe, "--stage", "8", "--stop_stage", "8")
+    assert no_tokenizer.returncode == 2
+    assert "stage 8 needs the tokenizer of stage 4 in data/token_list/spark_bpe400" in no_tokenizer.stderr
+    assert run_recipe(mini_recipe, "--stage", "4", "--stop_stage", "4").returncode == 0
+    proc = run_recipe(mini_recipe, "--stage", "8", "--stop_stage", "8", "--lm_args", "--no_such_option 2")
+    assert proc.returncode != 0  # train_lm refused the passed-through option
+    log = (mini_recipe / "exp" / "lm_spark_lm_tiny" / "train.log").read_text()
+    assert "unrecognized arguments: --no_such_option 2" in log
 
 
 def test_stage_11_says_why_there_is_no_eer_for_one_speaker(mini_recipe: Path) -> None:
