@@ -326,8 +326,3 @@ CASES = SCORE + MERGE + EVAL_LIST + REPORT + READ_ONLY + CODEC_USAGE
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_hostile_input_is_refused_cleanly(case: Case, tmp_path: Path) -> None:
     check_case(case, tmp_path / "ws")
-
-
-def test_case_ids_are_unique() -> None:
-    ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids))
