@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import copy
 import logging
-import random
 from typing import Any, Iterable, NamedTuple, Sequence
 
 import lightning as L
-import numpy as np
 import torch
 from torch import nn
 
@@ -27,6 +25,7 @@ from tts_codec.train.gan import (
     feature_matching_loss,
     generator_adversarial_loss,
 )
+from tts_codec.train.rng_state import load_rng_states, save_rng_states
 from tts_codec.train.schedulers import build_scheduler
 
 log = logging.getLogger(__name__)
@@ -245,17 +244,7 @@ class GANCodecTask(L.LightningModule):
 
     # ------------------------------------------------------------------ exact resume
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["rng_states"] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                                    "python": random.getstate()}
-        if torch.cuda.is_available():
-            checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()
+        save_rng_states(checkpoint)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        states = checkpoint.get("rng_states")
-        if not states:
-            return
-        torch.set_rng_state(states["torch"])
-        np.random.set_state(states["numpy"])
-        random.setstate(states["python"])
-        if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(states["cuda"])
+        load_rng_states(checkpoint)

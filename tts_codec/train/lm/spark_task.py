@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 import logging
-import random
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -26,6 +24,7 @@ from tts_codec.errors import UserError
 from tts_codec.lm.spark.model import build_lm, export_llm_dir, load_llm_dir
 from tts_codec.lm.spark.vocab import SparkVocab
 from tts_codec.lm.text_tokenizer import load_tokenizer
+from tts_codec.train.rng_state import load_rng_states, save_rng_states
 from tts_codec.train.schedulers import build_scheduler
 
 log = logging.getLogger(__name__)
@@ -180,15 +179,10 @@ class SparkLMTask(L.LightningModule):
         export_llm_dir(self.lm, tokenizer_dir_of(self.config), model_dir, overwrite=True)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["rng_states"] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                                    "python": random.getstate()}
+        save_rng_states(checkpoint)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        states = checkpoint.get("rng_states")
-        if states:
-            torch.set_rng_state(states["torch"])
-            np.random.set_state(states["numpy"])
-            random.setstate(states["python"])
+        load_rng_states(checkpoint)
 
 
 def set_dir(root: str | Path, data_dir: str | Path, what: str) -> Path:
