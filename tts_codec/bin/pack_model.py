@@ -1,0 +1,52 @@
+"""Recipe stage 12: pack a trained codec dir and LM dir into one self-contained, versioned model dir
+(tts_codec.tts.packing) that the synthesis CLI, the web demo and `load_model_dir` open by path, and that uploads to
+a model hub as is: codec/ + lm/ (with its tokenizer) + model_card.md (training command, commit, data, stage-11
+scores) + model_dir.json (format version, family, every file's size and sha256).
+
+  python -m tts_codec.bin.pack_model --codec_dir exp/codec_<tag>/model --lm_dir exp/lm_<tag>/model \
+      --out_dir exp/packed/<tag> --scores exp/eval/test/RESULTS.md [--official_layout true]
+
+--official_layout true writes the official Spark-TTS layout (BiCodec/, LLM/, wav2vec2-large-xlsr-53/) instead.
+The dir is built aside and renamed into place; an existing one is replaced only with --overwrite true.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from tts_codec.cli import add_overwrite, new_parser, run_main, str2bool
+from tts_codec.tts.model_card import Provenance
+from tts_codec.tts.packing import pack_spark
+
+
+def get_parser():
+    p = new_parser(__doc__)
+    p.add_argument("--codec_dir", required=True, help="codec model dir (exp/codec_<tag>/model or official BiCodec)")
+    p.add_argument("--lm_dir", required=True, help="LM dir (exp/lm_<tag>/model or an official LLM/)")
+    p.add_argument("--out_dir", required=True, help="the packed model dir to write, e.g. exp/packed/<tag>")
+    p.add_argument("--scores", nargs="*", default=[], help="stage-11 result files (exp/eval/<set>/RESULTS.md) for "
+                   "the model card")
+    p.add_argument("--train_command", default="", help="the command that trained the model (for the card)")
+    p.add_argument("--data", default="", help="what the model was trained on (for the card)")
+    p.add_argument("--official_layout", type=str2bool, default=False, help="write the official Spark-TTS layout")
+    add_overwrite(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    provenance = Provenance(args.train_command, args.data, args.scores)
+    manifest = pack_spark(args.codec_dir, args.lm_dir, args.out_dir, provenance, args.official_layout,
+                          args.overwrite)
+    size = sum(entry["bytes"] for entry in manifest["files"].values())
+    print(f"pack_model: {args.out_dir} ({manifest['layout']} layout, {len(manifest['files'])} files, "
+          f"{size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_main(main))
+
+
+if __name__ == "__main__":
+    cli()
