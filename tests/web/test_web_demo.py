@@ -1,0 +1,106 @@
+"""The web demo in headless Chromium (driven by playwright, never downloading a browser): the page loads, each of
+the two official modes speaks a sentence into an audio element that plays (duration > 0), and a user mistake is
+shown on the page as a message."""
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tts_codec.data.audio import write_wav
+from tts_codec.lm.spark import prompts as P
+from tts_codec.testing.bicodec import tone
+from tts_codec.testing.model_dirs import make_packed_dir
+from tts_codec.testing.spark_tts import ScriptedLM
+from tts_codec.tts.generation import SamplingConfig
+from tts_codec.tts.model_dir import load_model_dir
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SEMANTIC = list(range(10, 60))  # 1 s of speech tokens
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("chromium not installed: run tools/install_system.sh")
+    try:
+        import gradio  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as err:
+        pytest.skip(f"{err.name} not installed: tools/install.sh installs the web and test extras")
+    from tts_codec.web.app import build_app
+
+    root = tmp_path_factory.mktemp("web")
+    tts = load_model_dir(make_packed_dir(root))
+    # A random LM cannot write a voice's chain of thought: it is scripted (the codec still decodes for real).
+    script = P.encode(P.control_target(230, 4, np.arange(32) * 7, np.array(SEMANTIC)), tts.vocab)
+    tts.lm = ScriptedLM(tts.lm, [[script]], tts.vocab.eos_id)
+    write_wav(root / "reference.wav", tone(1.5), 16000)
+    app = build_app(tts, SamplingConfig(max_new_tokens=120), title="tiny")
+    port = _free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}", root / "reference.wav", tts
+    app.close()
+
+
+@pytest.fixture()
+def page(demo):
+    from playwright.sync_api import sync_playwright
+
+    url = demo[0]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        # only the demo's own server is reachable (no web fonts, no analytics)
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
+                   or route.request.url.startswith(("data:", "blob:")) else route.abort())
+        page.goto(url)
+        yield page
+        browser.close()
+
+
+def _duration(page, audio_id: str) -> float:
+    """Seconds of the audio element in the output component, once its source has loaded."""
+    audio = page.locator(f"#{audio_id} audio")
+    audio.first.wait_for(state="attached", timeout=120_000)
+    page.wait_for_function(f"() => {{ const a = document.querySelector('#{audio_id} audio');"
+                           " return a && a.currentSrc && a.readyState >= 1 && a.duration > 0; }}", timeout=60_000)
+    return float(audio.first.evaluate("a => a.duration"))
+
+
+@pytest.mark.chromium
+def test_both_modes_speak_into_a_playable_audio_element(demo, page):
+    _, reference, tts = demo
+    assert "tiny" in page.title()
+    page.get_by_role("tab", name="Voice creation").click()
+    page.locator("#create_text textarea").fill("Hello from the created voice.")
+    page.locator("#create_button").click()
+    duration = _duration(page, "create_audio")
+    # the created voice speaks the 50 scripted semantic tokens: 50 frames of 20 ms
+    assert duration == pytest.approx(len(SEMANTIC) / 50, abs=0.05)
+    page.get_by_role("tab", name="Voice clone").click()
+    page.locator("#clone_text textarea").fill("Hello from the cloned voice.")
+    page.locator("#clone_prompt input[type=file]").set_input_files(str(reference))
+    page.locator("#clone_prompt audio, #clone_prompt .waveform-container").first.wait_for(timeout=60_000)
+    page.locator("#clone_button").click()
+    assert _duration(page, "clone_audio") == pytest.approx(len(SEMANTIC) / 50, abs=0.05)
+    assert tts.lm.calls == 2
+
+
+@pytest.mark.chromium
+def test_a_user_mistake_is_shown_on_the_page(demo, page):
+    page.get_by_role("tab", name="Voice clone").click()
+    page.locator("#clone_text textarea").fill("No reference given.")
+    page.locator("#clone_button").click()
+    page.get_by_text("voice clone needs a reference recording").first.wait_for(timeout=60_000)

@@ -1,0 +1,1 @@
+"""The local web demo of the TTS models (Gradio; the optional `web` extra)."""

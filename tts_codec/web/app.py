@@ -1,0 +1,102 @@
+"""The local web demo (Gradio, the optional `web` extra): the two official Spark-TTS modes over any model dir.
+
+Voice clone: upload or record a reference (with its transcript, optionally) and a text. Voice creation: gender,
+pitch and speed levels and a text. Both return the speech in an audio player; a user mistake (no text, an
+unreadable recording) is shown as an error message, never a traceback.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from tts_codec.attributes import GENDERS, LEVELS
+from tts_codec.errors import UserError
+from tts_codec.tts.generation import SamplingConfig
+from tts_codec.tts.synthesis_request import VoiceChoice, check_text, speak_texts, wav_of
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a local demo phones nobody
+
+
+def import_gradio() -> Any:
+    try:
+        import gradio
+    except ImportError:
+        raise UserError("the web demo needs gradio: pip install -c tools/constraints.txt -e '.[web]'") from None
+    return gradio
+
+
+def to_player(result: Any) -> tuple[int, np.ndarray]:
+    """(sample rate, int16 samples): what gr.Audio plays and offers for download."""
+    wav = np.clip(wav_of(result), -1.0, 1.0)
+    return result.sample_rate, (wav * 32767).astype(np.int16)
+
+
+class DemoModel:
+    """The loaded model and the two actions of the page (each one request at a time, in Gradio's queue)."""
+
+    def __init__(self, tts: Any, sampling: SamplingConfig | None = None):
+        self.tts, self.sampling = tts, sampling or SamplingConfig()
+
+    def _sampling(self, seed: float | None) -> SamplingConfig:
+        values = {**vars(self.sampling), "seed": int(seed) if seed is not None else self.sampling.seed}
+        return SamplingConfig(**values)
+
+    def clone(self, text: str, prompt_wav: str | None, prompt_text: str, seed: float | None) -> tuple[int, np.ndarray]:
+        text = check_text(text, "text")
+        if not prompt_wav:
+            raise UserError("voice clone needs a reference recording: upload or record one")
+        choice = VoiceChoice(prompt_wav=prompt_wav, prompt_text=prompt_text or None)
+        return to_player(speak_texts(self.tts, [text], choice, self._sampling(seed))[0])
+
+    def create(self, text: str, gender: str, pitch: float, speed: float, seed: float | None
+               ) -> tuple[int, np.ndarray]:
+        text = check_text(text, "text")
+        choice = VoiceChoice(gender=gender, pitch=LEVELS[int(pitch)], speed=LEVELS[int(speed)])
+        return to_player(speak_texts(self.tts, [text], choice, self._sampling(seed))[0])
+
+
+def shown_errors(gr: Any, action: Any) -> Any:
+    """`action` with UserError turned into gr.Error (the page shows the message)."""
+    def run(*args: Any) -> Any:
+        try:
+            return action(*args)
+        except UserError as err:
+            raise gr.Error(str(err)) from None
+    return run
+
+
+def build_app(tts: Any, sampling: SamplingConfig | None = None, title: str = "tts_codec") -> Any:
+    """The Gradio Blocks app over a loaded TTS object (e.g. `load_model_dir(...)`)."""
+    gr = import_gradio()
+    model = DemoModel(tts, sampling)
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])  # no web fonts
+    with gr.Blocks(title=f"{title} demo", theme=theme) as app:
+        gr.Markdown(f"# {title}: text to speech\nVoice clone or voice creation; the same seed gives the same speech.")
+        with gr.Tab("Voice clone", elem_id="clone_tab"):
+            with gr.Row():
+                with gr.Column():
+                    text = gr.Textbox(label="Text to speak", lines=3, elem_id="clone_text")
+                    prompt = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                                      label="Reference voice (upload or record)", elem_id="clone_prompt")
+                    prompt_text = gr.Textbox(label="Transcript of the reference (optional)",
+                                             elem_id="clone_prompt_text")
+                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="clone_seed")
+                    button = gr.Button("Clone and speak", variant="primary", elem_id="clone_button")
+                output = gr.Audio(label="Speech", type="numpy", interactive=False, elem_id="clone_audio")
+            button.click(shown_errors(gr, model.clone), [text, prompt, prompt_text, seed], output)
+        with gr.Tab("Voice creation", elem_id="create_tab"):
+            with gr.Row():
+                with gr.Column():
+                    text = gr.Textbox(label="Text to speak", lines=3, elem_id="create_text")
+                    gender = gr.Radio(list(GENDERS), value=GENDERS[0], label="Gender", elem_id="create_gender")
+                    pitch = gr.Slider(0, 4, value=2, step=1, label="Pitch (very low .. very high)",
+                                      elem_id="create_pitch")
+                    speed = gr.Slider(0, 4, value=2, step=1, label="Speed (very low .. very high)",
+                                      elem_id="create_speed")
+                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="create_seed")
+                    button = gr.Button("Create and speak", variant="primary", elem_id="create_button")
+                output = gr.Audio(label="Speech", type="numpy", interactive=False, elem_id="create_audio")
+            button.click(shown_errors(gr, model.create), [text, gender, pitch, speed, seed], output)
+    return app
