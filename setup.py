@@ -48,7 +48,9 @@ EXTRAS_REQUIRE = {
         "zhconv>=1.4.3",  # the official zh track's traditional -> simplified conversion of the hypothesis
         "zhon>=2.0",  # the official punctuation set (zhon.hanzi.punctuation) of the Seed-TTS-eval normaliser
     ],
-    "test": ["pytest>=8", "pytest-timeout>=2.3"],
+    # The local web demo (python -m tts_codec.bin.web_demo); its test drives it in headless Chromium (playwright).
+    "web": ["gradio>=6.31"],
+    "test": ["pytest>=8", "pytest-timeout>=2.3", "playwright>=1.65"],
 }
 
 setup(
@@ -72,6 +74,9 @@ setup(
             "tts-codec-score=tts_codec.bin.score:cli",
             "tts-codec-merge-scores=tts_codec.bin.merge_scores:cli",
             "tts-codec-make-eval-list=tts_codec.bin.make_eval_list:cli",
+            "tts-codec-synthesize=tts_codec.bin.synthesize:cli",
+            "tts-codec-pack-model=tts_codec.bin.pack_model:cli",
+            "tts-codec-web-demo=tts_codec.bin.web_demo:cli",
         ]
     },
 )

@@ -5,8 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${VENV:-$root/.venv}
 python=${PYTHON:-python3}
-extras="eval,test"
-[ "${1:-}" = "--no-eval" ] && extras="test"
+extras="eval,test,web"
+[ "${1:-}" = "--no-eval" ] && extras="test,web"
 
 stamp="$venv/.tts_codec_installed"
 want=$(cat "$root/setup.py" "$root/tools/constraints.txt" | sha256sum | cut -d' ' -f1)-$extras

@@ -32,13 +32,14 @@ BAD = [
     (("--asr_beam", "0"), "--asr_beam must be a whole number >= 1, not '0'"),
     # stages that exist for no family yet: an error when nothing else is selected (skipped inside a wider range)
     (("--stage", "9", "--stop_stage", "9"), "--stage 9 --stop_stage 9: stage(s) 9 are not implemented yet"),
-    (("--stage", "12"), "--stage 12 --stop_stage 12: stage(s) 12 are not implemented yet"),
-    # stage 10 (TTS decoding) needs the LM of stage 8: alone without it an error (skipped inside a wider range)
+    # stages 10 (TTS decoding) and 12 (packing) need the LM of stage 8: alone without it an error (skipped inside a
+    # wider range)
     (("--stage", "9", "--stop_stage", "10"), "--stage 9 --stop_stage 10: stage 10 needs the LM of stage 8"),
+    (("--stage", "12"), "--stage 12 --stop_stage 12: stage 12 needs the LM of stage 8"),
     (("--bpe_vocab_size", "0"), "--bpe_vocab_size must be a whole number >= 1, not '0'"),
     (("--pretrained_llm_dir", "/nonexistent/LLM"), "--pretrained_llm_dir /nonexistent/LLM: no such directory"),
     # stages of another family: an error before anything runs (the codec stages would train the wrong codec)
-    (("--model_family", "mars6"), "--model_family mars6: stage(s) 3 4 5 6 7 8 10 do not exist yet for mars6 (its "
+    (("--model_family", "mars6"), "--model_family mars6: stage(s) 3 4 5 6 7 8 10 12 do not exist yet for mars6 (its "
                                   "stages: 1 2 11; e.g. --stop_stage 2 prepares its 24000 Hz data)"),
     (("--model_family", "mars6", "--stage", "5", "--stop_stage", "6"), "stage(s) 5 6 do not exist yet for mars6"),
 ]

@@ -67,9 +67,10 @@ Options (default in brackets):
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
-Stages that do not exist yet: 9 and 12 for every family (skipped with a message inside a range that
-has other stages; a range of only such stages is an error), and 3-8, 10 for mars6 (an error before anything
-runs: SNAC and MARS6 are not in this version). Stage 10 needs the LM of stage 8 (skipped without it, likewise).
+Stages that do not exist yet: 9 for every family (skipped with a message inside a range that
+has other stages; a range of only such stages is an error), and 3-8, 10, 12 for mars6 (an error before anything
+runs: SNAC and MARS6 are not in this version). Stages 10 and 12 need the LM of stage 8 (skipped without it,
+likewise). Stage 12 packs the models into ${expdir}/packed/<lm_tag> (python -m tts_codec.bin.pack_model).
 EOF
 )
 
@@ -106,7 +107,7 @@ done
 # ---- model families: their sample rate and the stages that exist for them. Stage code is family-neutral: the
 # Python verbs pick the codec/LM class from the configs' `codec:` key, never from a shell branch. ----
 declare -A family_fs=([spark]=16000 [mars6]=24000)
-declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11" [mars6]="1 2 11")
+declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11 12" [mars6]="1 2 11")
 [ -n "${family_stages[${model_family}]:-}" ] \
   || option_error "--model_family must be spark or mars6, not '${model_family}'"
 : "${fs:=${family_fs[${model_family}]}}"
@@ -129,8 +130,8 @@ fi
 if [ -z "${lm_tag}" ]; then
   if [ -n "${lm_config}" ]; then lm_tag=$(basename "${lm_config}" .yaml); else lm_tag=${model_family}; fi
 fi
-if [ "${selected[*]}" = 10 ] && [ ! -f "${expdir}/lm_${lm_tag}/model/config.json" ]; then
-  option_error "--stage ${stage} --stop_stage ${stop_stage}: stage 10 needs the LM of stage 8" \
+if [[ "${selected[*]}" = 10 || "${selected[*]}" = 12 ]] && [ ! -f "${expdir}/lm_${lm_tag}/model/config.json" ]; then
+  option_error "--stage ${stage} --stop_stage ${stop_stage}: stage ${selected[*]} needs the LM of stage 8" \
     "(${expdir}/lm_${lm_tag}/model/config.json; --lm_tag names it)"
 fi
 # The command that started the recipe (run.sh exports it, %q-quoted) minus its --stage, so that every stage can
@@ -426,5 +427,22 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
   done
   stage_end 11 "${stage11_done}"
 fi
-not_yet 12 "packing" "later"
+# ---- 12. packing: the stage-5 codec and the stage-8 LM (with its tokenizer) into one self-contained, versioned
+# model dir (tts_codec.bin.pack_model) whose model card holds this recipe's command, the commit, the training data
+# and the stage-11 results; the synthesis CLI, the web demo and load_model_dir open it by path. A rerun repacks
+# when the models or the results changed. Without an LM (stage 8 not run yet) a wider range skips it. ----
+packed_dir="${expdir}/packed/${lm_tag}"
+scores=() ; for dset in ${test_sets}; do
+  [ -f "${expdir}/eval/${dset}/RESULTS.md" ] && scores+=("${expdir}/eval/${dset}/RESULTS.md"); done
+stage12_done="${expdir}/packed/.stage12.${lm_tag}.$(marker_key "${codec_exp}/.stage5.done" "${stage8_done}" \
+  "${scores[@]}").done"
+if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ] && [ ! -f "${lm_exp}/model/config.json" ]; then
+  log "stage 12 (packing): no LM in ${lm_exp}/model (stage 8); skipped"
+elif stage_begin 12 "packing -> ${packed_dir}" "${stage12_done}"; then
+  ${PYTHON} -m tts_codec.bin.pack_model --codec_dir "${codec_exp}/model" --lm_dir "${lm_exp}/model" \
+    --out_dir "${packed_dir}" --scores "${scores[@]}" --train_command "${run_cmd}" --overwrite true \
+    --data "${train_set} ($(wc -l < "${dumpdir}/raw/${train_set}/utt2spk") utterances in ${dumpdir}/raw/${train_set})"
+  rm -f "${expdir}"/packed/.stage12."${lm_tag}".*.done
+  stage_end 12 "${stage12_done}"
+fi
 log "finished stages ${stage}-${stop_stage}"
