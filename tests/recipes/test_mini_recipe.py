@@ -82,9 +82,9 @@ def test_stage_11_scores_available_systems_and_writes_reports(mini_recipe: Path)
 
 def test_stages_3_to_11_end_to_end(mini_recipe: Path) -> None:
     """Features and labels, a short codec training, tokenization, resynthesis with codec scores, the text tokenizer,
-    a short LM training, TTS decoding of both tasks, then the stage-11 report of every system."""
+    a short LM training, TTS decoding of both tasks, the stage-11 report of every system, then packing (stage 12)."""
     assert run_recipe(mini_recipe, "--stop_stage", "2", *SMALL).returncode == 0
-    proc = run_recipe(mini_recipe, "--stage", "3", "--stop_stage", "11", "--codec_max_steps", "12",
+    proc = run_recipe(mini_recipe, "--stage", "3", "--stop_stage", "12", "--codec_max_steps", "12",
                       # 40 LM steps (~1 min here): after 4 the LM still draws semantic codes beyond the 1024-code
                       # mini codec's codebook and every utterance is refused
                       "--lm_args", "--max_steps 40", "--tts_decode_args", "--max_new_tokens 100",
@@ -116,6 +116,17 @@ def test_stages_3_to_11_end_to_end(mini_recipe: Path) -> None:
     assert truth["metrics"]["pitch_acc"]["mean"] == 1.0 and truth["metrics"]["speed_acc"]["mean"] == 1.0
     assert (mini_recipe / "exp" / "eval" / "test" / "codec_bicodec_tiny" / "confusion_pitch.json").is_file()
     _check_lm_stages(mini_recipe, test_utts, proc.stderr)
+    _check_packing(mini_recipe)
+
+
+def _check_packing(recipe: Path) -> None:
+    """Stage 12: the packed dir loads, and its card holds the recipe's command and the stage-11 results."""
+    from tts_codec.tts.model_dir import load_model_dir
+
+    packed = recipe / "exp" / "packed" / "spark_lm_tiny"
+    card = (packed / "model_card.md").read_text()
+    assert "run.sh" in card and "--stop_stage 12" in card and "| wer |" in card and "utterances in dump" in card
+    assert load_model_dir(packed).sample_rate == 16000
 
 
 def _check_lm_stages(recipe: Path, test_utts: list[str], log: str) -> None:

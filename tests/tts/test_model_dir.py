@@ -70,7 +70,7 @@ def test_voice_creation_gives_the_same_voice_packed_and_unpacked(tts_dirs, share
         lm = tts.lm
         tts.lm = ScriptedLM(lm, [[ids]], tts.vocab.eos_id)
         try:
-            results.append(tts.create(TEXT, "female", "high", "low", sampling=SamplingConfig(max_new_tokens=80)))
+            results.append(tts.create(TEXT, "female", "high", "low", sampling=SamplingConfig(max_new_tokens=120)))
         finally:
             tts.lm = lm
     assert results[0].voice.global_codes.tolist() == results[1].voice.global_codes.tolist()
