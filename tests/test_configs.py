@@ -33,13 +33,21 @@ def spark_tokenizer_dir(tmp_path_factory):
     return make_spark_tokenizer(tmp_path_factory.mktemp("tok") / "spark_bpe")
 
 
+@pytest.fixture(scope="module")
+def mars6_tokenizer_dir(tmp_path_factory):
+    from tts_codec.testing.mars6 import make_mars6_tokenizer
+
+    return make_mars6_tokenizer(tmp_path_factory.mktemp("tok") / "mars6_bpe")
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_config_builds_its_model_and_task(path, request):
     """Codec configs build their codec; training configs (a `trainer:` section) build their registered task."""
     torch.set_num_threads(1)
     cfg = load_config(path)
     if "lm" in cfg and not (cfg.get("tokenizer_dir") or cfg.get("init_llm_dir")):  # LMs get theirs from stage 4
-        cfg["tokenizer_dir"] = str(request.getfixturevalue("spark_tokenizer_dir"))
+        fixture = "mars6_tokenizer_dir" if cfg["lm"] == "mars6" else "spark_tokenizer_dir"
+        cfg["tokenizer_dir"] = str(request.getfixturevalue(fixture))
     start = time.perf_counter()
     if "codec" in cfg:
         codec = build_codec(cfg)

@@ -22,6 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--valid_data", default=None, help="validation data dir (none: no validation)")
     parser.add_argument("--codes_dir", required=True, help="stage-6 token root, e.g. dump/codes/bicodec_tiny")
     parser.add_argument("--attr_dir", default=None, help="stage-3 label root (default: labels in the data dirs)")
+    parser.add_argument("--xvector_dir", default=None,
+                        help="MARS6: stage-3 x-vector root with <set>/xvector.scp (default: --attr_dir, the data dirs)")
     parser.add_argument("--tokenizer_dir", default=None, help="stage-4 tokenizer dir (sets config tokenizer_dir)")
     parser.add_argument("--init_llm_dir", default=None,
                         help="official Spark-TTS LLM/ dir to start from (its weights and tokenizer)")
@@ -47,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.setdefault("data", {})["num_workers"] = args.num_workers
     fit_from_config(config, args.output_dir, args.train_data, args.valid_data, ngpu=args.ngpu,
                     num_nodes=args.num_nodes, max_steps=args.max_steps, resume=args.resume, overwrite=args.overwrite,
-                    codes_dir=args.codes_dir, attr_dir=args.attr_dir)
+                    codes_dir=args.codes_dir, attr_dir=args.attr_dir,
+                    **({"xvector_dir": args.xvector_dir} if args.xvector_dir else {}))
     return 0
 
 

@@ -42,11 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="an official Spark-TTS LLM/ dir: use its tokenizer unchanged instead of training")
     parser.add_argument("--output_dir", required=True, help="tokenizer dir, e.g. data/token_list/spark_bpe1000")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a tokenizer made from other inputs")
+    parser.add_argument("--model_family", default="spark", choices=("spark", "mars6"),
+                        help="spark: BPE + the Spark tokens; mars6: a BPE of --vocab_size ids with the MARS6 specials")
     args = parser.parse_args(argv)
 
     from tts_codec.lm.spark.tokenizer import copy_pretrained_tokenizer, train_spark_tokenizer
 
     out = Path(args.output_dir)
+    if args.pretrained_dir and args.model_family != "spark":
+        raise UserError("--pretrained_dir registers an official Spark-TTS tokenizer; not with --model_family mars6")
     if args.pretrained_dir:
         info = {"source": "pretrained", "pretrained_dir": str(Path(args.pretrained_dir).resolve())}
     else:
@@ -55,12 +59,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         texts = read_texts(args.text)
         digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
         info = {"source": "sentencepiece_bpe", "vocab_size": args.vocab_size, "text_sha256": digest}
+        if args.model_family != "spark":
+            info["model_family"] = args.model_family
     if (out / INFO).is_file() and json.loads((out / INFO).read_text(encoding="utf-8")) == info:
         log.info("%s is up to date", out)
         return 0
     overwrite = args.overwrite or (out.is_dir() and not any(out.iterdir()))
     if args.pretrained_dir:
         tokenizer = copy_pretrained_tokenizer(args.pretrained_dir, out, overwrite=overwrite)
+    elif args.model_family == "mars6":
+        from tts_codec.lm.mars6.text import train_mars6_tokenizer
+
+        tokenizer = train_mars6_tokenizer(texts, args.vocab_size, out, overwrite=overwrite, inputs=args.text)
     else:
         tokenizer = train_spark_tokenizer(texts, args.vocab_size, out, overwrite=overwrite, inputs=args.text)
     with atomic_write(out / INFO) as handle:

@@ -12,8 +12,8 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 
 from tts_codec.errors import UserError
-from tts_codec.train import bicodec_task
-from tts_codec.train.lm import spark_task
+from tts_codec.train import bicodec_task, snac_task
+from tts_codec.train.lm import mars6_task, spark_task
 from tts_codec.train.trainer import fit
 
 
@@ -29,6 +29,8 @@ class TaskEntry:
 TASKS: dict[str, TaskEntry] = {
     "bicodec": TaskEntry(bicodec_task.BiCodecTask, bicodec_task.build_datamodule),
     "spark_lm": TaskEntry(spark_task.SparkLMTask, spark_task.build_spark_datamodule),
+    "snac": TaskEntry(snac_task.SNACTask, snac_task.build_datamodule),
+    "mars6": TaskEntry(mars6_task.Mars6Task, mars6_task.build_mars6_datamodule),
 }
 
 

@@ -1,0 +1,102 @@
+"""Hostile inputs for the MARS6 verbs (stage 3 extract_xvectors, stage 4 with --model_family mars6, stage 8
+train_lm on a MARS6 config, stage 10 mars6_decode, benchmark_mars6): each is refused with one clear message naming
+the culprit, a non-zero exit, and every file left as it was (tts_codec.testing.hostile)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tts_codec.testing.hostile import Case, bad_numbers, check_case, data_dir, replace_audio
+from tts_codec.testing.mars6 import make_mars6_corpus, make_mars6_tokenizer
+from tts_codec.testing.spark_lm import make_lm_corpus, make_spark_tokenizer
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "egs" / "mini" / "tts1" / "conf" / "mars6_tiny.yaml"
+
+
+def _xvec_args(ws: Path, *extra) -> list:
+    return ["--data_dir", data_dir(ws), "--output_dir", ws / "xvector", *extra]
+
+
+XVECTORS = [
+    Case("extract_xvectors", "data_dir_missing", lambda ws: ["--data_dir", ws / "nope", "--output_dir", ws / "x"],
+         "{ws}/nope"),
+    Case("extract_xvectors", "wavlm_without_model_dir", lambda ws: _xvec_args(ws, "--extractor", "wavlm"),
+         "needs model_dir"),
+    Case("extract_xvectors", "wavlm_model_dir_missing",
+         lambda ws: _xvec_args(ws, "--extractor", "wavlm", "--model_dir", ws / "nope"), "{ws}/nope"),
+    Case("extract_xvectors", "unknown_extractor", lambda ws: _xvec_args(ws, "--extractor", "clap"), "--extractor"),
+    Case("extract_xvectors", "unknown_option", lambda ws: _xvec_args(ws, "--frobnicate"), "--frobnicate"),
+    Case("extract_xvectors", "broken_audio",
+         lambda ws: (_xvec_args(ws), replace_audio(ws / "data", "truncated_header"))[0], "{ws}/data"),
+]
+
+
+def _mars6_tok_args(ws: Path, *extra) -> list:
+    train, _, _ = make_mars6_corpus(ws, "train", 4, codebook_size=16)
+    return ["--model_family", "mars6", "--text", train, "--output_dir", ws / "tok", *extra]
+
+
+TOKENIZER = [
+    Case("train_text_tokenizer", "mars6_with_pretrained",
+         lambda ws: _mars6_tok_args(ws, "--pretrained_dir", ws), "not with --model_family mars6"),
+    Case("train_text_tokenizer", "mars6_vocab_too_small", lambda ws: _mars6_tok_args(ws, "--vocab_size", "262"),
+         "--vocab_size 262"),
+    Case("train_text_tokenizer", "unknown_family", lambda ws: _mars6_tok_args(ws, "--model_family", "vits"),
+         "--model_family"),
+]
+
+
+def _lm_args(ws: Path, *extra, tokenizer=None) -> list:
+    train, codes, xvec = make_mars6_corpus(ws, "train", 4, codebook_size=16)
+    tok = tokenizer or make_mars6_tokenizer(ws / "tok")
+    return ["--config", TINY, "--train_data", train, "--codes_dir", codes, "--xvector_dir", xvec,
+            "--tokenizer_dir", tok, "--output_dir", ws / "exp", *extra]
+
+
+def _spark_codes(ws: Path) -> list:
+    args = _lm_args(ws)
+    make_lm_corpus(ws / "spark", "train", num_utts=4)
+    return args + ["--codes_dir", ws / "spark" / "codes"]
+
+
+LM = [
+    Case("train_lm", "mars6_without_xvectors", lambda ws: _lm_args(ws) + ["--xvector_dir", ws / "data"],
+         "{ws}/data/train/xvector.scp: not found"),
+    Case("train_lm", "mars6_spark_tokenizer",
+         lambda ws: _lm_args(ws, tokenizer=make_spark_tokenizer(ws / "sparktok")), "not a MARS6 tokenizer"),
+    Case("train_lm", "mars6_single_rate_codes", _spark_codes, "do not fit lm_conf levels"),
+]
+
+
+def _decode_args(ws: Path, *extra) -> list:
+    (ws / "meta.lst").write_text("u1|hello there|ref.wav|say this\n")
+    return ["--codec_dir", ws / "codec", "--lm_dir", ws / "lm", "--meta_lst", ws / "meta.lst", "--out_dir",
+            ws / "out", *extra]
+
+
+DECODE = [
+    Case("mars6_decode", "lm_dir_missing", _decode_args, "{ws}/lm: not a MARS6 model dir"),
+    *[Case("mars6_decode", f"top_p_{name}", lambda ws, v=value: _decode_args(ws, "--top_p", v), "--top_p")
+      for name, value in bad_numbers("--top_p")],
+    Case("mars6_decode", "max_attempts_zero", lambda ws: _decode_args(ws, "--max_attempts", "0"), "--max_attempts"),
+    Case("mars6_decode", "bad_clone_mode", lambda ws: _decode_args(ws, "--deep_clone_mode", "deep"),
+         "--deep_clone_mode"),
+    Case("mars6_decode", "unknown_option", lambda ws: _decode_args(ws, "--frobnicate"), "--frobnicate"),
+]
+
+BENCH = [
+    Case("benchmark_mars6", "config_missing", lambda ws: ["--config", ws / "nope.yaml", "--out", ws / "b"],
+         "{ws}/nope.yaml"),
+    *[Case("benchmark_mars6", f"steps_{name}", lambda ws, v=value: ["--steps", v, "--out", ws / "b"], "--steps")
+      for name, value in bad_numbers("--steps")],
+    Case("benchmark_mars6", "unknown_path", lambda ws: ["--paths", "turbo", "--out", ws / "b"], "--paths"),
+    Case("benchmark_mars6", "unknown_option", lambda ws: ["--frobnicate", "--out", ws / "b"], "--frobnicate"),
+]
+CASES = XVECTORS + TOKENIZER + LM + DECODE + BENCH
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_hostile_input_is_refused_cleanly(case: Case, tmp_path: Path) -> None:
+    check_case(case, tmp_path / "ws")

@@ -1,0 +1,107 @@
+"""MARS6 decoding speed at batch 1 with random weights of a given configuration (default: the full ~67 M one), and
+the MARS6 + SNAC 24 kHz pipeline RTF (performance.md: official 8 global steps/s, target >= 40; RTF <= 0.6).
+
+Paths, timed interleaved (`tts_codec.benchmark.timing`): `cached` = KV caches + restricted head (the default
+decoding), `cached_full_head` = KV caches scoring all 12,289 rows, `uncached` = the whole prefix recomputed every
+step (the official release's maths). Each run makes exactly `steps` global steps (EOS masked): 117 = 10 s of
+audio. `roofline_pct` = steps/s over what reading the weights of one step at `bandwidth` allows.
+"""
+from __future__ import annotations
+
+import resource
+import time
+
+import torch
+
+from tts_codec.benchmark.timing import interleaved
+from tts_codec.lm.mars6.config import Mars6Config
+from tts_codec.lm.mars6.decoding import DecodeOptions, decode_patches
+from tts_codec.lm.mars6.model import Mars6
+
+PATHS = {"cached": (True, True), "cached_full_head": (True, False), "uncached": (False, True)}
+OFFICIAL_STEPS_PER_S = 8.0
+BANDWIDTH = 13.5e9
+SNAC_24K = dict(sampling_rate=24000, encoder_dim=48, encoder_rates=[2, 4, 8, 8], decoder_dim=1024,
+                decoder_rates=[8, 8, 4, 2], attn_window_size=None, codebook_size=4096, codebook_dim=8,
+                vq_strides=[4, 2, 1], noise=True, depthwise=True)
+COLUMNS = ["path", "dtype", "steps", "steps_per_s", "x_official", "weights_mb_per_step", "roofline_pct",
+           "lm_seconds_10s", "rtf", "peak_mem_mb"]
+
+
+def weights_per_step(model: Mars6, restricted: bool) -> int:
+    """Bytes of weights one global step reads: the global decoder, then per token the local decoder and head."""
+    size = lambda m: sum(p.numel() * p.element_size() for p in m.parameters())  # noqa: E731
+    cfg, head = model.cfg, model.head.weight
+    rows = cfg.codebook_size + 1 if restricted else cfg.vocab_size
+    local = size(model.local_decoder) + rows * head.shape[1] * head.element_size()
+    return size(model.global_decoder) + size(model.patch_embed.proj) + cfg.patch_size * local
+
+
+def build(cfg: Mars6Config, dtype: torch.dtype, seed: int = 0) -> Mars6:
+    torch.manual_seed(seed)
+    return Mars6(cfg).eval().to(dtype)
+
+
+def measure(cfg: Mars6Config, dtype_name: str, steps: int, uncached_steps: int, runs: int, warmup: int,
+            text_tokens: int = 60, paths: tuple[str, ...] = tuple(PATHS), bandwidth: float = BANDWIDTH) -> list[dict]:
+    """One dtype: every path, interleaved; rows of COLUMNS (without rtf)."""
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
+    model = build(cfg, dtype)
+    gen = torch.Generator().manual_seed(0)
+    text = torch.randint(0, cfg.text_vocab, (1, text_tokens), generator=gen)
+    speaker = torch.randn(1, cfg.speaker_dim, generator=gen).to(dtype)
+    with torch.inference_mode():
+        memory = model.encode(text, torch.ones_like(text, dtype=torch.bool), speaker)
+
+    def call(use_cache: bool, restrict: bool, n: int):
+        options = DecodeOptions(max_steps=n, min_steps=n, use_cache=use_cache, restrict_head=restrict)
+        return lambda: len(decode_patches(model, memory, options, torch.Generator().manual_seed(1)).patches)
+
+    counts = {p: (steps if PATHS[p][0] else uncached_steps) for p in paths}
+    timings, outputs = interleaved({p: call(*PATHS[p], counts[p]) for p in paths}, runs, warmup)
+    rows = []
+    for path in paths:
+        if outputs[path] != counts[path]:
+            raise RuntimeError(f"{path} made {outputs[path]} steps instead of {counts[path]}")
+        rate = counts[path] / timings[path].median
+        per_step = weights_per_step(model, PATHS[path][1])
+        rows.append({"path": path, "dtype": dtype_name, "steps": counts[path], "steps_per_s": round(rate, 2),
+                     "x_official": round(rate / OFFICIAL_STEPS_PER_S, 2),
+                     "weights_mb_per_step": round(per_step / 1e6, 1),
+                     "roofline_pct": round(100 * rate * per_step / bandwidth, 1),
+                     "lm_seconds_10s": round(117 / rate, 2),
+                     "peak_mem_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+    return rows
+
+
+def snac_decode_seconds(seconds: float = 10.0, runs: int = 2) -> float:
+    """Median seconds for the pip `snac` 24 kHz decoder (random weights) to decode `seconds` of codes."""
+    from snac import SNAC
+
+    torch.manual_seed(0)
+    model = SNAC(**SNAC_24K).eval()
+    n = max(1, round(seconds * 24000 / 2048))
+    codes = [torch.randint(0, 4096, (1, n * k)) for k in (1, 2, 4)]
+    times = []
+    with torch.inference_mode():
+        for _ in range(runs + 1):
+            start = time.perf_counter()
+            model.decode(codes)
+            times.append(time.perf_counter() - start)
+    times = sorted(times[1:])
+    return times[len(times) // 2]
+
+
+def add_rtf(rows: list[dict], snac_seconds: float | None) -> None:
+    """RTF of 10 s of speech: the path's 117 global steps plus the SNAC decode, over 10 s."""
+    for row in rows:
+        if snac_seconds is not None:
+            row["rtf"] = round((row["lm_seconds_10s"] + snac_seconds) / 10.0, 3)
+
+
+def to_markdown(rows: list[dict], snac_seconds: float | None) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join("" if r.get(c) is None else str(r[c]) for c in COLUMNS) + " |" for r in rows]
+    if snac_seconds is not None:
+        lines.append(f"\nSNAC 24 kHz decode of 10 s: {snac_seconds:.2f} s (target <= 3.0 s)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""Recipe stage 3 (MARS6): speaker embeddings of every utterance of a data dir into `<output_dir>/xvector.scp`
+(+ .ark, kaldiio float vectors), the conditioning MARS6 trains on.
+
+Extractors: `resemblyzer` (256-d, weights in its pip wheel: offline; the default) or `wavlm` (512-d WavLMForXVector
+from a local microsoft/wavlm-base-plus-sv copy given by `--model_dir`, the official MARS6 choice).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Sequence
+
+from tts_codec.cli import new_parser, run_main, str2bool
+
+log = logging.getLogger("extract_xvectors")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = new_parser(__doc__)
+    parser.add_argument("--data_dir", required=True, help="Kaldi data dir with wav.scp, e.g. dump/raw/train")
+    parser.add_argument("--output_dir", required=True, help="e.g. dump/xvector/train")
+    parser.add_argument("--extractor", default="resemblyzer", choices=("resemblyzer", "wavlm"))
+    parser.add_argument("--model_dir", default=None, help="wavlm: local WavLMForXVector directory")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--overwrite", type=str2bool, default=False, help="replace x-vectors of another extractor")
+    args = parser.parse_args(argv)
+
+    from tts_codec.lm.mars6.speaker_embedding import SpeakerEmbedder
+    from tts_codec.lm.mars6.xvectors import extract_xvectors
+
+    embedder = SpeakerEmbedder(args.extractor, args.model_dir, args.device)
+    count = extract_xvectors(args.data_dir, args.output_dir, embedder, overwrite=args.overwrite)
+    log.info("%s: %d x-vectors written", args.output_dir, count)
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_main(main))
+
+
+if __name__ == "__main__":
+    cli()

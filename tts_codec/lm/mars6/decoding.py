@@ -1,0 +1,144 @@
+"""Autoregressive MARS6 decoding of one text chunk: a global step per patch, then the patch's tokens one by one
+from the local decoder, each restricted to its level's ids (+ EOS); RAS on the coarsest token, top-p on all.
+
+With `use_cache` the global decoder keeps self-attention K/V over patches (cross-attention K/V of the memory are
+computed once) and the local decoder keeps K/V within the patch; without it every step re-runs the whole prefix,
+as the official release does. Both paths do the same maths and draw from the same generator, so they yield the
+same tokens. EOS at any position ends the utterance; the partial patch is dropped (mars6_snac.md §4, §6).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tts_codec.errors import UserError
+from tts_codec.lm.mars6.model import Mars6, Memory
+from tts_codec.lm.mars6.patches import level_allowed
+from tts_codec.sampling.ras import nucleus_sample, ras_sample
+
+
+@dataclass
+class DecodeOptions:
+    """Per-chunk decoding settings.
+
+    Attributes:
+        max_steps: most new patches; min_steps: EOS is forbidden before this many new patches.
+        top_p: nucleus mass for every token; ras_window / ras_threshold: RAS on the coarsest token.
+        cfg_scale: classifier-free guidance (1.0 = off; otherwise memory must hold [cond, uncond] rows).
+        use_cache: KV caches (False: recompute the prefix every step; same tokens, slower).
+        restrict_head: score only the position's level rows + EOS (4097 of 12289: a third of the output matrix
+            read per token; the masked rows have probability 0 either way, greedy picks are identical).
+    """
+
+    max_steps: int
+    min_steps: int = 0
+    top_p: float = 0.2
+    ras_window: int = 10
+    ras_threshold: float = 0.09
+    cfg_scale: float = 1.0
+    use_cache: bool = True
+    restrict_head: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.min_steps < 0 or not 0 < self.top_p <= 1 or self.ras_window < 0:
+            raise UserError("decoding: max_steps >= 1, min_steps >= 0, 0 < top_p <= 1, ras_window >= 0 required")
+
+
+class PositionHeads:
+    """Per patch position: the output ids it may produce (level range + EOS) and, when restricted, their rows."""
+
+    def __init__(self, model: Mars6, restrict: bool):
+        cfg = model.cfg
+        allowed = level_allowed(cfg.levels, cfg.codebook_size).to(model.head.weight.device)
+        if restrict:
+            self.ids = [torch.nonzero(row)[:, 0] for row in allowed]
+            self.rows = [model.head.weight[ids].contiguous() for ids in self.ids]
+            self.masks = [None] * len(self.ids)
+        else:
+            full = torch.arange(cfg.vocab_size, device=allowed.device)
+            self.ids, self.rows, self.masks = [full] * len(allowed), [None] * len(allowed), list(~allowed)
+        self.eos_index = [len(ids) - 1 for ids in self.ids]  # EOS is the last id in both layouts
+
+
+class Decoded:
+    """Result of one chunk: new patches (S, P) without EOS, whether EOS was reached, RAS resample count."""
+
+    def __init__(self, patches: np.ndarray, ended: bool, resampled: int):
+        self.patches, self.ended, self.resampled = patches, ended, resampled
+
+
+def _guided(logits: torch.Tensor, scale: float) -> torch.Tensor:
+    """(R, V) -> (V,): row 0 alone, or uncond + scale x (cond - uncond) with rows [cond, uncond]."""
+    if logits.shape[0] == 1:
+        return logits[0]
+    return logits[1] + scale * (logits[0] - logits[1])
+
+
+@torch.inference_mode()
+def decode_patches(model: Mars6, memory: Memory, options: DecodeOptions, generator: torch.Generator | None,
+                   prefix: np.ndarray | None = None) -> Decoded:
+    """Generate patches after an optional (S0, P) prefix (deep clone) for a `memory` of 1 row (2 with CFG)."""
+    cfg = model.cfg
+    rows, device = memory.states.shape[0], memory.states.device
+    heads = PositionHeads(model, options.restrict_head)
+    memory_kv = model.global_decoder.memory_kv(memory.states)
+    caches = model.global_decoder.new_caches() if options.use_cache else None
+    patches = [list(map(int, p)) for p in (prefix if prefix is not None else [])]
+    history = [p[0] for p in patches]
+    inputs = [model.bos.expand(rows, 1, -1)]
+    if patches:
+        inputs.append(model.patch_embed(_rows(patches, rows, device)))
+    fed, new, resampled = 0, [], 0
+    for step in range(options.max_steps):
+        seq = torch.cat(inputs, dim=1)
+        hidden = model.global_step(seq[:, fed:] if caches else seq, memory, memory_kv, caches)[:, -1:]
+        fed = seq.shape[1] if caches else 0
+        tokens, ended, again = _local_patch(model, hidden, heads, step < options.min_steps, history, options,
+                                            generator)
+        resampled += again
+        if ended:
+            return Decoded(_array(new, cfg.patch_size), True, resampled)
+        new.append(tokens)
+        history.append(tokens[0])
+        inputs.append(model.patch_embed(_rows([tokens], rows, device), first=len(patches) + len(new) - 1))
+    return Decoded(_array(new, cfg.patch_size), False, resampled)
+
+
+def _local_patch(model: Mars6, hidden: torch.Tensor, heads: PositionHeads, no_eos: bool, history: list[int],
+                 options: DecodeOptions, generator) -> tuple[list[int], bool, int]:
+    """The tokens of one patch from its global vector (R, 1, D), whether EOS came, and the RAS resamples."""
+    caches = model.local_decoder.new_caches() if options.use_cache else None
+    inputs = [model.to_local(hidden)]
+    tokens, resampled = [], 0
+    for j in range(model.cfg.patch_size):
+        if caches:
+            logits = model.local_step(inputs[-1], j, caches, heads.rows[j])
+        else:
+            logits = model.local_step(torch.cat(inputs, dim=1), 0, None, heads.rows[j])
+        logits = _guided(logits.float(), options.cfg_scale)
+        if heads.masks[j] is not None:
+            logits = logits.masked_fill(heads.masks[j], float("-inf"))
+        if no_eos:
+            logits[heads.eos_index[j]] = float("-inf")
+        if j == 0:  # level 0 starts at id 0, so its ids and the history are in the same index space
+            index, again = ras_sample(logits, history, options.top_p, options.ras_window, options.ras_threshold,
+                                      generator)
+            resampled += int(again)
+        else:
+            index = nucleus_sample(logits, options.top_p, generator)
+        if index == heads.eos_index[j]:
+            return tokens, True, resampled
+        token = int(heads.ids[j][index])
+        tokens.append(token)
+        inputs.append(model.local_embed(torch.full((hidden.shape[0], 1), token, device=hidden.device)))
+    return tokens, False, resampled
+
+
+def _rows(patches: list[list[int]], rows: int, device) -> torch.Tensor:
+    return torch.tensor(patches, dtype=torch.long, device=device)[None].expand(rows, -1, -1)
+
+
+def _array(patches: list[list[int]], width: int) -> np.ndarray:
+    return np.asarray(patches, dtype=np.int64).reshape(-1, width)

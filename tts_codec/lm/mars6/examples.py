@@ -1,0 +1,107 @@
+"""MARS6 training examples: per utterance the encoder ids (quality prefix + text), the (S+1, P) target patches
+(the SNAC levels grouped, then the EOS row) and the stage-3 speaker embedding; batched into micro-batches by the
+resumable `StepStream` of the LM data module, bucketed by patch count."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from tts_codec.data.ark import load_scp_dict
+from tts_codec.data.lm_dataset import IGNORE, UtteranceRecords
+from tts_codec.data.token_file import CodesInfo
+from tts_codec.errors import UserError
+from tts_codec.lm.mars6.config import Mars6Config
+from tts_codec.lm.mars6.patches import group_patches
+from tts_codec.lm.mars6.text import Mars6Text
+
+XVECTOR_SCP = "xvector.scp"
+
+
+class Mars6Example(NamedTuple):
+    text: np.ndarray  # (N,) encoder ids
+    patches: np.ndarray  # (S + 1, P) with the EOS row
+    speaker: np.ndarray  # (speaker_dim,) float32
+
+
+def level_streams(info: CodesInfo, cfg: Mars6Config, where: str) -> list[str]:
+    """The token streams of a codes dir, coarsest level first (largest `stride`), checked against the model."""
+    streams = sorted(info.streams, key=lambda n: -info.streams[n].stride)
+    strides = [info.streams[n].stride for n in streams]
+    expected = [max(cfg.levels) // n for n in cfg.levels]
+    if strides != expected or any(info.streams[n].codebook_size != cfg.codebook_size for n in streams):
+        raise UserError(f"{where}: streams {streams} with strides {strides} do not fit lm_conf levels "
+                        f"{list(cfg.levels)} x {cfg.codebook_size} codes (MARS6 needs SNAC-style multi-rate tokens)")
+    return streams
+
+
+class Mars6Dataset(Dataset):
+    """Examples of `records` (text + tokens) with embeddings from `<xvector_dir>/xvector.scp`.
+
+    Args:
+        max_patches: utterances with more patches are dropped (counted in the log).
+        quality: the quality prefix of every utterance (the source sample rate).
+    """
+
+    def __init__(self, records: UtteranceRecords, text: Mars6Text, cfg: Mars6Config, xvector_dir: str | Path,
+                 quality: int = 48000, max_patches: int | None = None):
+        scp = Path(xvector_dir) / XVECTOR_SCP
+        if not scp.is_file():
+            raise UserError(f"{scp}: not found; run stage 3 (extract_xvectors) for this set")
+        self.records, self.text, self.cfg, self.quality = records, text, cfg, quality
+        self.streams = level_streams(records.tokens.info, cfg, str(records.tokens.codes_dir))
+        self.xvectors = load_scp_dict(scp)
+        self.keys, lengths = [], []
+        for r, utt in enumerate(records.utt_ids):
+            if utt not in self.xvectors:
+                continue
+            steps = len(records.tokens[utt][self.streams[0]]) + 1
+            if max_patches is None or steps <= max_patches:
+                self.keys.append(r)
+                lengths.append(steps)
+        if not self.keys:
+            raise UserError(f"{scp}: no utterance has tokens, text and an x-vector (or all exceed max_patches)")
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def example(self, index: int) -> Mars6Example:
+        record = self.records[self.keys[index]]
+        speaker = np.asarray(self.xvectors[record["utt"]], dtype=np.float32).reshape(-1)
+        if speaker.shape[0] != self.cfg.speaker_dim:
+            raise UserError(f"{XVECTOR_SCP}: {record['utt']} has a {speaker.shape[0]}-d embedding; lm_conf "
+                            f"speaker_dim is {self.cfg.speaker_dim}")
+        patches = group_patches([record[s] for s in self.streams], self.cfg.levels, self.cfg.codebook_size)
+        return Mars6Example(np.asarray(self.text.encode(record["text"], self.quality)), patches, speaker)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[int, Mars6Example]:
+        micro, index = key
+        return micro, self.example(index)
+
+
+def collate_examples(examples: list[Mars6Example], eos_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded batch: text (B, N) + text_mask, patches (B, S, P) EOS-padded, targets (IGNORE on padding),
+    speaker (B, D)."""
+    n, s = max(len(e.text) for e in examples), max(len(e.patches) for e in examples)
+    p = examples[0].patches.shape[1]
+    text = torch.zeros(len(examples), n, dtype=torch.long)
+    mask = torch.zeros(len(examples), n, dtype=torch.bool)
+    patches = torch.full((len(examples), s, p), eos_id, dtype=torch.long)
+    targets = torch.full((len(examples), s, p), IGNORE, dtype=torch.long)
+    for row, e in enumerate(examples):
+        text[row, :len(e.text)], mask[row, :len(e.text)] = torch.from_numpy(e.text), True
+        patches[row, :len(e.patches)] = targets[row, :len(e.patches)] = torch.from_numpy(e.patches)
+    speaker = torch.from_numpy(np.stack([e.speaker for e in examples]))
+    return {"text": text, "text_mask": mask, "patches": patches, "targets": targets, "speaker": speaker}
+
+
+def collate_steps(items: list[tuple[int, Mars6Example]], eos_id: int) -> list[dict[str, Any]]:
+    """(micro, example) pairs of one step -> one batch per micro-batch."""
+    groups: dict[int, list[Mars6Example]] = {}
+    for micro, example in items:
+        groups.setdefault(micro, []).append(example)
+    return [collate_examples(groups[m], eos_id) for m in sorted(groups)]

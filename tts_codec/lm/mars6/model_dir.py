@@ -1,0 +1,64 @@
+"""A trained MARS6 directory: `config.yaml` (the resolved training config, which rebuilds the model),
+`model.safetensors` and the stage-4 tokenizer files; what stage 8 exports and inference loads."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+
+from tts_codec.atomic import replace_dir
+from tts_codec.config import load_config, save_config
+from tts_codec.errors import UserError
+from tts_codec.lm.mars6.config import Mars6Config
+from tts_codec.lm.mars6.model import Mars6
+from tts_codec.lm.mars6.text import Mars6Text
+
+WEIGHTS = "model.safetensors"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "bpe.model")
+
+
+def model_config(config: dict[str, Any], text: Mars6Text) -> Mars6Config:
+    """The `lm_conf` of a run, `text_vocab: null` sized to the tokenizer; a too small vocabulary fails."""
+    if config.get("lm", "mars6") != "mars6":
+        raise UserError(f"config lm: {config.get('lm')!r}; this loader builds lm: mars6")
+    conf = dict(config.get("lm_conf") or {})
+    if conf.get("text_vocab") is None:
+        conf["text_vocab"] = len(text)
+    cfg = Mars6Config.from_dict(conf)
+    if cfg.text_vocab < len(text):
+        raise UserError(f"lm_conf.text_vocab {cfg.text_vocab} < {len(text)} tokenizer ids")
+    return cfg
+
+
+def save_model_dir(model: Mars6, config: dict[str, Any], tokenizer_dir: str | Path, out_dir: str | Path) -> None:
+    """Write (or replace) a model dir."""
+    from safetensors.torch import save_file
+
+    with replace_dir(out_dir, inputs=[tokenizer_dir], overwrite=True, what="MARS6 model dir") as tmp:
+        save_config({**config, "lm_conf": {**(config.get("lm_conf") or {}), "text_vocab": model.cfg.text_vocab,
+                                           "levels": list(model.cfg.levels)}}, tmp / "config.yaml")
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS))
+        for name in TOKENIZER_FILES:
+            if (Path(tokenizer_dir) / name).is_file():
+                shutil.copy2(Path(tokenizer_dir) / name, tmp / name)
+
+
+def load_model_dir(path: str | Path) -> tuple[Mars6, Mars6Text, dict[str, Any]]:
+    """(model in eval mode, text front-end, config) of a model dir."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not (path / "config.yaml").is_file() or not (path / WEIGHTS).is_file():
+        raise UserError(f"{path}: not a MARS6 model dir (needs config.yaml and {WEIGHTS}; stage 8 writes one)")
+    config = load_config(path / "config.yaml")
+    text = Mars6Text.load(path)
+    model = Mars6(model_config(config, text))
+    try:
+        model.load_state_dict(load_file(str(path / WEIGHTS)))
+    except RuntimeError as err:
+        raise UserError(f"{path / WEIGHTS}: does not fit config.yaml ({str(err).splitlines()[0]})") from None
+    return model.eval(), text, config
+
+

@@ -1,0 +1,18 @@
+"""The MARS6 data module: the LM data module's resumable step streams, batched with the MARS6 collate."""
+from __future__ import annotations
+
+from functools import partial
+
+from torch.utils.data import DataLoader
+
+from tts_codec.data.lm_dataset import StepStream
+from tts_codec.lm.mars6.examples import collate_steps
+from tts_codec.train.lm.datamodule import LMDataModule
+
+
+class Mars6DataModule(LMDataModule):
+    """`LMDataModule` whose datasets are `Mars6Dataset`s (lengths in patches) and `pad_id` the EOS id."""
+
+    def _loader(self, dataset, stream: StepStream) -> DataLoader:
+        return DataLoader(dataset, batch_sampler=stream, collate_fn=partial(collate_steps, eos_id=self.pad_id),
+                          num_workers=self.num_workers, persistent_workers=False)

@@ -1,0 +1,188 @@
+"""MARS6 training (stage 8, mars6_snac.md §7): teacher-forced cross entropy over every token of every patch (the
+EOS row included), an optional anti-repetition ("flux") term, conditioning dropout, exact resume, TensorBoard.
+
+Anti-repetition loss, discrete formulation. MELLE's flux loss rewards change between consecutive continuous
+frames. With tokens the stall it fights is the model re-emitting the previous patch's coarse code (the loop that
+RAS catches at inference), so the term is the probability the model gives, at the L0 position of patch t, to the
+L0 code of patch t-1, averaged over the patches whose true L0 code differs from the previous one:
+    flux = mean_{t: y_t != y_{t-1}} softmax(logits_t^{L0})[y_{t-1}].
+Genuine repeats in the data are not penalised, the term is bounded in [0, 1] and it is zero for a model that is
+already right; weight it with `loss_weights.flux` (0 = off, the default).
+
+One training batch = one optimiser step of `data.accumulate_grad_batches` micro-batches; the CE is summed over the
+target tokens of the step and divided by their count. Logs `train/loss`, `train/ce`, `train/flux`, `val/loss`,
+`val/acc` and `val/acc_l0` (accuracy of the coarsest token).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from tts_codec.config import require
+from tts_codec.data.lm_dataset import IGNORE
+from tts_codec.errors import UserError
+from tts_codec.lm.mars6.model import Mars6
+from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
+from tts_codec.lm.mars6.text import Mars6Text
+from tts_codec.train.lm.spark_task import SparkLMTask, set_dir
+from tts_codec.train.rng_state import load_rng_states, save_rng_states
+
+log = logging.getLogger(__name__)
+LOSS_NAMES = ("ce", "flux")
+
+
+def flux_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The anti-repetition term (module docstring) from logits (B, S, P, V) and targets (B, S, P)."""
+    l0 = targets[:, :, 0]
+    prev, cur = l0[:, :-1], l0[:, 1:]
+    moved = (prev != IGNORE) & (cur != IGNORE) & (prev != cur)
+    if not moved.any():
+        return logits.new_zeros(())
+    probs = torch.softmax(logits[:, 1:, 0].float(), dim=-1)  # (B, S-1, V)
+    mass = probs.gather(-1, prev.clamp(min=0)[..., None])[..., 0]
+    return mass[moved].mean()
+
+
+class Mars6Task(L.LightningModule):
+    """Train MARS6.
+
+    Args:
+        config: resolved config: lm_conf, tokenizer_dir, optim/optim_conf, scheduler/scheduler_conf, grad_clip,
+            loss_weights {ce, flux}, data.
+    """
+
+    optimizer_steps_per_batch = 1
+    build_optimizer = SparkLMTask.build_optimizer  # the same optim/scheduler keys as the Spark LM
+    batches_done = SparkLMTask.batches_done
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self.automatic_optimization = False
+        self.config = copy.deepcopy(config)
+        self.save_hyperparameters({"config": self.config})
+        self.text = Mars6Text.load(require(config, "tokenizer_dir"))
+        self.model = Mars6(model_config(config, self.text))
+        self.config["lm_conf"] = {**(config.get("lm_conf") or {}), "text_vocab": self.model.cfg.text_vocab}
+        weights = {"ce": 1.0, "flux": 0.0, **(config.get("loss_weights") or {})}
+        unknown = sorted(set(weights) - set(LOSS_NAMES))
+        if unknown:
+            raise UserError(f"config loss_weights: unknown {unknown}; known: {list(LOSS_NAMES)}")
+        self.loss_weights = {k: float(v) for k, v in weights.items()}
+        self.grad_clip = float(config.get("grad_clip", 1.0))
+        self.build_optimizer([torch.nn.Parameter(torch.zeros(1))])  # bad optim settings fail now
+        self._val: dict[str, torch.Tensor] = {}
+
+    def configure_optimizers(self):
+        optimizer, scheduler = self.build_optimizer(self.model.parameters())
+        return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
+
+    def logits(self, batch: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
+        rows = batch["patches"].shape[0]
+        drop = torch.rand(rows, device=self.device) < self.model.cfg.cond_dropout if train else None
+        logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"], drop=drop)
+        return logits
+
+    def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        count = sum(int((b["targets"] != IGNORE).sum()) for b in steps)
+        optimizer.zero_grad(set_to_none=True)
+        totals = {k: torch.zeros((), device=self.device) for k in ("loss", *LOSS_NAMES)}
+        for i, batch in enumerate(steps):
+            last = i == len(steps) - 1
+            sync = nullcontext() if last or not hasattr(self.trainer.model, "no_sync") else self.trainer.model.no_sync()
+            with sync:
+                logits = self.logits(batch, train=True)
+                ce = F.cross_entropy(logits.flatten(0, 2).float(), batch["targets"].reshape(-1), ignore_index=IGNORE,
+                                     reduction="sum") / max(count, 1)
+                parts = {"ce": ce}
+                if self.loss_weights["flux"]:
+                    parts["flux"] = flux_loss(logits, batch["targets"]) / len(steps)
+                loss = sum(self.loss_weights[k] * v for k, v in parts.items())
+                self.manual_backward(loss)
+            totals["loss"] += loss.detach()
+            for k, v in parts.items():
+                totals[k] += v.detach()
+        finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(totals["loss"])), all=True)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        if not finite or not torch.isfinite(norm):
+            log.warning("non-finite loss or gradient at step %d: update skipped", self.batches_done)
+            optimizer.zero_grad(set_to_none=True)
+        lr = optimizer.param_groups[0]["lr"]
+        optimizer.step()
+        scheduler.step()
+        metrics = {f"train/{k}": v for k, v in totals.items()}
+        metrics.update({"train/grad_norm": norm, "train/lr": lr, "train/tokens": float(count)})
+        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, on_step=True,
+                      batch_size=len(steps))
+        self.log("loss", totals["loss"], prog_bar=True, logger=False, batch_size=len(steps))
+
+    def on_validation_epoch_start(self) -> None:
+        self._val = {}
+
+    def validation_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
+        for batch in steps:
+            logits, targets = self.logits(batch, train=False), batch["targets"]
+            valid, hit = targets != IGNORE, logits.argmax(-1) == targets
+            ce = F.cross_entropy(logits.flatten(0, 2).float(), targets.reshape(-1), ignore_index=IGNORE,
+                                 reduction="sum")
+            for key, value in (("loss_sum", ce), ("tokens", valid.sum()), ("hits", (hit & valid).sum()),
+                               ("l0_hits", (hit & valid)[..., 0].sum()), ("l0_tokens", valid[..., 0].sum())):
+                self._val[key] = self._val.get(key, torch.zeros((), device=self.device, dtype=torch.float64)) + value
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking or not self._val:
+            return
+        keys = sorted(self._val)
+        sums = dict(zip(keys, self.trainer.strategy.reduce(torch.stack([self._val[k] for k in keys]),
+                                                             reduce_op="sum").tolist()))
+        tokens = max(sums["tokens"], 1.0)
+        metrics = {"val/loss": sums["loss_sum"] / tokens, "val/acc": sums["hits"] / tokens,
+                   "val/acc_l0": sums["l0_hits"] / max(sums["l0_tokens"], 1.0)}
+        self.log_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in metrics.items()}, rank_zero_only=True)
+
+    def export(self, model_dir: str | Path) -> None:
+        """Write the model dir that inference loads (config.yaml, weights, tokenizer)."""
+        save_model_dir(self.model, self.config, self.config["tokenizer_dir"], model_dir)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        save_rng_states(checkpoint)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        load_rng_states(checkpoint)
+
+
+def build_mars6_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
+                           codes_dir: str | Path | None = None, xvector_dir: str | Path | None = None,
+                           attr_dir: str | Path | None = None):
+    """The data module of MARS6: tokens from `<codes_dir>/<set>/` (stage 6), x-vectors from
+    `<xvector_dir>/<set>/xvector.scp` (stage 3; default: `--attr_dir`, else the data dir itself)."""
+    from tts_codec.data.lm_dataset import UtteranceRecords
+    from tts_codec.lm.mars6.examples import Mars6Dataset
+    from tts_codec.train.lm.mars6_data import Mars6DataModule
+
+    if codes_dir is None:
+        raise UserError("--codes_dir is required: the stage-6 token dir (e.g. dump/codes/<codec tag>)")
+    data = dict(config.get("data") or {})
+    text = Mars6Text.load(require(config, "tokenizer_dir"))
+    cfg = model_config(config, text)
+    xroot = xvector_dir or attr_dir
+
+    def dataset(path: str | Path) -> Mars6Dataset:
+        records = UtteranceRecords(path, set_dir(codes_dir, path, "--codes_dir"))
+        where = set_dir(xroot, path, "--xvector_dir") if xroot else Path(path)
+        return Mars6Dataset(records, text, cfg, where, int(data.get("quality", 48000)), data.get("max_patches"))
+
+    return Mars6DataModule(
+        dataset(train_data), dataset(valid_data) if valid_data else None,
+        max_tokens=int(require(config, "data.max_patches_per_batch")),
+        accumulate=int(data.get("accumulate_grad_batches", 1)), pad_id=cfg.eos_id, seed=int(config.get("seed", 0)),
+        valid_max_tokens=data.get("valid_max_patches_per_batch"), num_workers=int(data.get("num_workers", 0)),
+        bucket_size=int(data.get("bucket_size", 1000)),
+    )
