@@ -94,7 +94,23 @@ BENCH = [
     Case("benchmark_mars6", "unknown_path", lambda ws: ["--paths", "turbo", "--out", ws / "b"], "--paths"),
     Case("benchmark_mars6", "unknown_option", lambda ws: ["--frobnicate", "--out", ws / "b"], "--frobnicate"),
 ]
-CASES = XVECTORS + TOKENIZER + LM + DECODE + BENCH
+
+
+def _pref_args(ws: Path, *extra) -> list:
+    (ws / "meta.lst").write_text("u1|hello there|ref.wav|say this\n")
+    return ["--lm_dir", ws / "lm", "--codec_dir", ws / "codec", "--meta_lst", ws / "meta.lst", "--out_dir",
+            ws / "orpo", *extra]
+
+
+PREFERENCE = [
+    Case("mars6_preference", "lm_dir_missing", _pref_args, "{ws}/lm: not a MARS6 model dir"),
+    Case("mars6_preference", "one_candidate", lambda ws: _pref_args(ws, "--num_candidates", "1"),
+         "--num_candidates"),
+    *[Case("mars6_preference", f"lr_{name}", lambda ws, v=value: _pref_args(ws, "--lr", v), "--lr")
+      for name, value in bad_numbers("--lr")],
+    Case("mars6_preference", "unknown_option", lambda ws: _pref_args(ws, "--frobnicate"), "--frobnicate"),
+]
+CASES = XVECTORS + TOKENIZER + LM + DECODE + BENCH + PREFERENCE
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 
@@ -110,3 +111,41 @@ def test_bad_loss_weights_name_the_key(setup):
     config["loss_weights"] = {"fluxx": 1.0}
     with pytest.raises(UserError, match="loss_weights: unknown"):
         Mars6Task(config)
+
+
+def test_orpo_fine_tuning_trains_on_pairs_and_exports(setup, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from tts_codec.lm.mars6.examples import Mars6Example
+    from tts_codec.lm.mars6.model import Mars6
+    from tts_codec.lm.mars6.model_dir import load_model_dir, model_config, save_model_dir
+    from tts_codec.lm.mars6.text import Mars6Text
+    from tts_codec.train.registry import fit_from_config
+    from tts_codec.tts.mars6_preference import load_pairs, save_pairs
+
+    tok = setup[0]
+    config = tiny_config(tok)
+    text = Mars6Text.load(tok)
+    torch.manual_seed(0)
+    save_model_dir(Mars6(model_config(config, text)), config, tok, tmp_path / "lm")
+    rng = np.random.default_rng(0)
+    pairs = []
+    for i in range(4):
+        ids = np.asarray(text.encode(f"pair number {i}"))
+        speaker = rng.standard_normal(256).astype(np.float32)
+        good, bad = (np.hstack([rng.integers(k * CODES, (k + 1) * CODES, (5, n)) for k, n in enumerate((1, 2, 4))])
+                     for _ in range(2))
+        eos = np.full((1, 7), 3 * CODES)
+        pairs.append(tuple(Mars6Example(ids, np.vstack([p, eos]), speaker) for p in (good, bad)))
+    save_pairs(pairs, tmp_path / "pairs.pt")
+    assert len(load_pairs(tmp_path / "pairs.pt")) == 4
+    orpo = {**load_config(tmp_path / "lm" / "config.yaml"), "task": "mars6_orpo", "init_lm_dir": str(tmp_path / "lm"),
+            "data": {"batch_size": 2}}
+    orpo["trainer"].update({"val_check_interval": 2, "checkpoint_every_n_steps": 2})
+    task = fit_from_config(orpo, tmp_path / "orpo", tmp_path / "pairs.pt", None, max_steps=2)
+    assert task.trainer.global_step == 2
+    tags = set(EventAccumulator(str(tmp_path / "orpo" / "tensorboard")).Reload().Tags()["scalars"])
+    assert {"train/nll", "train/odds_ratio", "train/pref_acc"} <= tags
+    model, _, _ = load_model_dir(tmp_path / "orpo" / "model")
+    for name, tensor in task.model.state_dict().items():
+        assert torch.equal(tensor, model.state_dict()[name]), name

@@ -13,7 +13,7 @@ from lightning.pytorch.callbacks import Callback
 
 from tts_codec.errors import UserError
 from tts_codec.train import bicodec_task, snac_task
-from tts_codec.train.lm import mars6_task, spark_task
+from tts_codec.train.lm import mars6_task, orpo_task, spark_task
 from tts_codec.train.trainer import fit
 
 
@@ -31,6 +31,7 @@ TASKS: dict[str, TaskEntry] = {
     "spark_lm": TaskEntry(spark_task.SparkLMTask, spark_task.build_spark_datamodule),
     "snac": TaskEntry(snac_task.SNACTask, snac_task.build_datamodule),
     "mars6": TaskEntry(mars6_task.Mars6Task, mars6_task.build_mars6_datamodule),
+    "mars6_orpo": TaskEntry(orpo_task.Mars6OrpoTask, orpo_task.build_pair_datamodule),
 }
 
 

@@ -1,0 +1,101 @@
+"""MARS6 preference fine-tuning with ORPO (stage 9): start from a trained model dir (`init_lm_dir`), train on
+(chosen, rejected) candidate pairs of the same prompt (`tts_codec.tts.mars6_preference`), export a model dir.
+
+Each pair shares the text and speaker conditioning; a sequence is the candidate's patches plus the EOS row. The
+loss is `tts_codec.train.lm.orpo.orpo_loss` with `orpo_lambda`; logs `train/loss`, `train/nll`,
+`train/odds_ratio`, and `train/pref_acc` (share of pairs where the chosen candidate has the higher mean log-prob).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from tts_codec.config import require
+from tts_codec.errors import UserError
+from tts_codec.lm.mars6.examples import Mars6Example, collate_examples
+from tts_codec.lm.mars6.model_dir import WEIGHTS
+from tts_codec.train.lm.mars6_task import Mars6Task
+from tts_codec.train.lm.orpo import mean_token_logp, orpo_loss
+
+log = logging.getLogger(__name__)
+
+
+class Mars6OrpoTask(Mars6Task):
+    """ORPO on a trained MARS6.
+
+    Args:
+        config: the model dir's config plus init_lm_dir, orpo_lambda, optim/scheduler, trainer.
+    """
+
+    def __init__(self, config: dict[str, Any]):
+        init = Path(require(config, "init_lm_dir"))
+        super().__init__({**config, "tokenizer_dir": str(init)})
+        from safetensors.torch import load_file
+
+        if not (init / WEIGHTS).is_file():
+            raise UserError(f"init_lm_dir {init}: no {WEIGHTS} (a stage-8 model dir is needed)")
+        self.model.load_state_dict(load_file(str(init / WEIGHTS)))
+        self.lam = float(config.get("orpo_lambda", 0.1))
+
+    def sequence_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) mean token log-prob and mean NLL of each sequence (conditioning never dropped)."""
+        logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"])
+        logp = mean_token_logp(logits, batch["targets"])
+        return logp, -logp
+
+    def training_step(self, pair: dict[str, dict[str, torch.Tensor]], batch_idx: int) -> None:
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        optimizer.zero_grad(set_to_none=True)
+        chosen_lp, chosen_nll = self.sequence_scores(pair["chosen"])
+        rejected_lp, _ = self.sequence_scores(pair["rejected"])
+        loss, parts = orpo_loss(chosen_nll, chosen_lp, rejected_lp, self.lam)
+        self.manual_backward(loss)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        if not torch.isfinite(loss) or not torch.isfinite(norm):
+            log.warning("non-finite loss or gradient at step %d: update skipped", self.batches_done)
+            optimizer.zero_grad(set_to_none=True)
+        optimizer.step()
+        scheduler.step()
+        metrics = {"train/loss": loss.detach(), **{f"train/{k}": v for k, v in parts.items()},
+                   "train/pref_acc": (chosen_lp > rejected_lp).float().mean(), "train/grad_norm": norm}
+        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, on_step=True,
+                      batch_size=len(chosen_lp))
+
+    def validation_step(self, *args, **kwargs) -> None:  # preference runs have no validation set
+        return None
+
+
+class PairDataModule(L.LightningDataModule):
+    """Shuffled (seeded) batches of preference pairs: {"chosen": batch, "rejected": batch}."""
+
+    def __init__(self, pairs: list[tuple[Mars6Example, Mars6Example]], batch_size: int, eos_id: int, seed: int):
+        super().__init__()
+        if not pairs:
+            raise UserError("no preference pair: every prompt's candidates scored the same (nothing to prefer)")
+        self.pairs, self.batch_size, self.eos_id, self.seed = pairs, batch_size, eos_id, seed
+
+    def collate(self, items):
+        return {"chosen": collate_examples([c for c, _ in items], self.eos_id),
+                "rejected": collate_examples([r for _, r in items], self.eos_id)}
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.pairs, batch_size=self.batch_size, shuffle=True, generator=generator,
+                          collate_fn=self.collate)
+
+
+def build_pair_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None = None,
+                          **_: Any) -> PairDataModule:
+    """The pairs of `<train_data>` (a pairs file written by `tts_codec.tts.mars6_preference.save_pairs`)."""
+    from tts_codec.tts.mars6_preference import load_pairs
+
+    pairs = load_pairs(train_data)
+    eos = int((pairs[0][0].patches[-1] if pairs else [0])[0])
+    return PairDataModule(pairs, int(config.get("data", {}).get("batch_size", 4)), eos, int(config.get("seed", 0)))
+
+
