@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from tts_codec.cli import add_overwrite, new_parser, non_negative_int, number_type, positive_float, positive_int, \
-    probability, run_main, str2bool
+from tts_codec.cli import add_overwrite, new_parser, non_negative_int, positive_float, positive_int, probability, \
+    run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.lm.spark.fast_decode import FastDecodeConfig
 from tts_codec.tts.decode_list import TASKS, DecodeJob, decode_part, list_utterances, model_fingerprint
-from tts_codec.tts.generation import SamplingConfig
 from tts_codec.tts.spark import LM_DTYPES, SparkTTS
+from tts_codec.tts.synthesis_request import add_sampling_options, sampling_from_args
 from tts_codec.tts.voice import load_voice
 
 log = logging.getLogger("tts_decode")
@@ -45,16 +44,7 @@ def get_parser():
     p.add_argument("--fine_values", type=str2bool, default=False, help="create: pre-fill pitch/speed values")
     p.add_argument("--prompt_join", default="auto", choices=("none", "space", "auto"), help="prompt B text join")
     p.add_argument("--max_chars", type=non_negative_int, default=300, help="split longer text (0: never)")
-    defaults = SamplingConfig()
-    p.add_argument("--do_sample", type=str2bool, default=defaults.do_sample, help="false: greedy")
-    p.add_argument("--temperature", type=positive_float, default=defaults.temperature)
-    p.add_argument("--top_k", type=non_negative_int, default=defaults.top_k, help="0: no top-k filter")
-    p.add_argument("--top_p", type=number_type(float, low=0, high=1, low_open=True), default=defaults.top_p)
-    p.add_argument("--max_new_tokens", type=positive_int, default=defaults.max_new_tokens)
-    p.add_argument("--seed", type=int, default=defaults.seed, help="with the utterance id, seeds its sampling")
-    p.add_argument("--max_retries", type=non_negative_int, default=defaults.max_retries,
-                   help="new draws for an undecodable output")
-    p.add_argument("--use_cache", type=str2bool, default=defaults.use_cache, help="KV cache")
+    add_sampling_options(p)  # --seed (with the utterance id, it seeds each utterance's sampling), --temperature ...
     p.add_argument("--fast_decode", type=str2bool, default=False,
                    help="own decoding loop (tts_codec.lm.spark.fast_decode) instead of transformers generate")
     p.add_argument("--restrict_head", type=str2bool, default=False, help="fast_decode: semantic rows + EOS only "
@@ -76,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--nj_part {args.nj_part} must be in 1..--nj {args.nj}")
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    sampling = SamplingConfig(**{f.name: getattr(args, f.name) for f in fields(SamplingConfig)})
+    sampling = sampling_from_args(args)
     job = DecodeJob(args.task, Path(args.out_dir), args.meta_lst, args.data_dir, args.voice, args.use_prompt_text,
                     args.max_ref_seconds, args.fine_values, args.batch_size, args.nj, args.nj_part, args.overwrite)
     entries = list_utterances(job)  # the list is checked before the models load

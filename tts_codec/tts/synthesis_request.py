@@ -40,10 +40,12 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_new_tokens", type=positive_int, default=defaults.max_new_tokens)
     parser.add_argument("--max_retries", type=non_negative_int, default=defaults.max_retries,
                         help="new draws for an undecodable output")
+    parser.add_argument("--use_cache", type=str2bool, default=defaults.use_cache, help="KV cache")
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
-    return SamplingConfig(**{f.name: getattr(args, f.name) for f in fields(SamplingConfig) if hasattr(args, f.name)})
+    """The SamplingConfig of options added by `add_sampling_options`."""
+    return SamplingConfig(**{f.name: getattr(args, f.name) for f in fields(SamplingConfig)})
 
 
 def load_tts(model_dir: str | None = None, codec_dir: str | None = None, lm_dir: str | None = None,
