@@ -9,10 +9,11 @@ from typing import Any
 
 from tts_codec.codecs.base import Codec
 from tts_codec.codecs.bicodec import BiCodec
+from tts_codec.codecs.snac import SNACCodec
 from tts_codec.config import load_config, require
 from tts_codec.errors import UserError
 
-CODECS: dict[str, type[Codec]] = {"bicodec": BiCodec}
+CODECS: dict[str, type[Codec]] = {"bicodec": BiCodec, "snac": SNACCodec}
 
 
 def codec_class(name: Any, where: str = "config") -> type[Codec]:

@@ -15,11 +15,12 @@ from tts_codec.data.audio import write_wav
 from tts_codec.data.datadir import DataDir
 from tts_codec.testing.bicodec import tiny_config
 from tts_codec.testing.datadirs import make_data_dir
+from tts_codec.testing.snac import tiny_config as snac_tiny_config
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "codec" / "bicodec_tiny.yaml"
 SHORT_UTT = "spk2-utt2"
 #: codec name -> a config small enough for CPU tests (the contract test runs every registered codec through it).
-TINY_CODEC_CONFIGS: dict[str, Callable[[], dict[str, Any]]] = {"bicodec": tiny_config}
+TINY_CODEC_CONFIGS: dict[str, Callable[[], dict[str, Any]]] = {"bicodec": tiny_config, "snac": snac_tiny_config}
 
 
 def save_tiny_model(model_dir: str | os.PathLike, seed: int = 0, **quantizer_overrides) -> Path:

@@ -1,0 +1,141 @@
+"""SNAC behind the codec interface: stream layout, padding, official-layout loading against the `snac` package's own
+model, the training forward against the package quantizer, deterministic decode, config errors."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tts_codec.codecs import CODECS, build_codec, codec_class_for_dir
+from tts_codec.codecs.snac import SNACCodec
+from tts_codec.errors import UserError
+from tts_codec.testing.bicodec import seeded, tone
+from tts_codec.testing.snac import tiny_config, write_official_dir
+
+
+@pytest.fixture(scope="module")
+def codec():
+    torch.set_num_threads(1)
+    return seeded(lambda: build_codec(tiny_config())).eval()
+
+
+def test_streams_rates_and_padding(codec):
+    assert CODECS["snac"] is SNACCodec and codec.sample_rate == 24000 and codec.hop_length == 512
+    streams = codec.token_streams
+    assert list(streams) == ["snac_l0", "snac_l1", "snac_l2"]
+    assert [s.stride for s in streams.values()] == [4, 2, 1]
+    assert all(s.codebook_size == 4096 and s.shape == (-1,) for s in streams.values())
+    assert [codec.frame_rate / s.stride for s in streams.values()] == [11.71875, 23.4375, 46.875]
+    # 1 s -> padded to 12 * 2048 samples -> [12, 24, 48] (mars6_snac.md §10); 1 sample -> one whole patch
+    assert codec.num_frames(24000) == 48 and codec.num_frames(1) == 4 and codec.num_frames(2048) == 4
+    codes = codec.encode(torch.from_numpy(tone(1.0, 24000)))
+    assert [tuple(c.shape) for c in codes.values()] == [(1, 12), (1, 24), (1, 48)]
+    assert codec.decode(codes).shape == (1, 1, 48 * 512)
+
+
+def test_decode_is_deterministic_and_leaves_the_global_rng_alone(codec):
+    codes = codec.encode(torch.from_numpy(tone(0.5, 24000)))
+    torch.manual_seed(123)
+    first = codec.decode(codes)
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(first, codec.decode(codes)) and torch.equal(after, torch.rand(1))
+    codec.noise_seed = 1
+    try:  # the noise path is live: another seed gives other audio
+        assert not torch.equal(first, codec.decode(codes))
+    finally:
+        codec.noise_seed = 0
+
+
+def test_batched_encode_of_a_short_row_equals_its_own_encode(codec):
+    short, long = tone(0.3, 24000, seed=1), tone(0.9, 24000, seed=2)
+    batch = torch.zeros(2, len(long))
+    batch[0, : len(short)], batch[1] = torch.from_numpy(short), torch.from_numpy(long)
+    together = codec.encode(batch, torch.tensor([len(short), len(long)]))
+    alone = codec.encode(torch.from_numpy(short))
+    for name, tokens in alone.items():
+        n = tokens.shape[-1]
+        assert torch.equal(together[name][0, :n], tokens[0]) and not together[name][0, n:].any(), name
+
+
+def test_official_directory_gives_the_package_codes_and_audio(tmp_path):
+    """A random-weight official-layout dir written with the package's own classes: our loader, the same codes and
+    (with the same noise seed) the same audio as the package's model."""
+    package = write_official_dir(tmp_path / "snac_official")
+    assert codec_class_for_dir(tmp_path / "snac_official") is SNACCodec
+    ours = SNACCodec.from_pretrained(tmp_path / "snac_official")
+    assert ours.token_streams["snac_l0"].stride == 4 and not ours.training
+    wav = torch.from_numpy(ours.prepare(tone(1.3, 16000), 16000))
+    with torch.inference_mode():
+        expected = package.encode(wav.view(1, 1, -1))
+    codes = ours.encode(wav)
+    assert [torch.equal(c, e) for c, e in zip(codes.values(), expected)] == [True] * 3
+    torch.manual_seed(ours.noise_seed)
+    with torch.inference_mode():
+        audio = package.decode(expected)
+    torch.testing.assert_close(ours.decode(codes), audio, atol=1e-5, rtol=1e-4)
+    # our format round-trips the official weights
+    ours.save_pretrained(tmp_path / "ours")
+    again = SNACCodec.from_pretrained(tmp_path / "ours")
+    assert again.weights_hash() == ours.weights_hash()
+
+
+def test_official_directory_errors_name_the_file(tmp_path):
+    write_official_dir(tmp_path / "d")
+    weights = tmp_path / "d" / "pytorch_model.bin"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(UserError, match="pytorch_model.bin: not a readable .*truncated"):
+        SNACCodec.from_pretrained(tmp_path / "d")
+    write_official_dir(tmp_path / "e")
+    config = tmp_path / "e" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "decoder_dim": 96}))
+    with pytest.raises(UserError, match="pytorch_model.bin: does not fit .*config.json"):
+        SNACCodec.from_pretrained(tmp_path / "e")
+    config.write_text(json.dumps({"sampling_rate": 24000, "frobnicate": 1}))
+    with pytest.raises(UserError, match=r"config.json: \['frobnicate'\] are not SNAC"):
+        SNACCodec.from_pretrained(tmp_path / "e")
+
+
+def test_training_forward_matches_the_package_quantizer(codec):
+    wav = torch.from_numpy(tone(2048 * 3 / 24000, 24000)).view(1, 1, -1)
+    out = codec(wav)
+    with torch.no_grad():
+        z = codec.model.encoder(wav)
+        z_q, expected = codec.model.quantizer(z)
+        torch.testing.assert_close(out.recon, codec.model.decoder(z_q))
+    assert [torch.equal(c, e) for c, e in zip(out.codes, expected)] == [True] * 3
+    assert out.recon.shape == wav.shape and out.commit_loss > 0 and out.codebook_loss > 0
+    out.commit_loss.backward()  # the commitment term trains the encoder, not the codebook
+    assert codec.model.encoder.block[0].parametrizations.weight.original1.grad is not None
+    assert codec.model.quantizer.quantizers[0].codebook.weight.grad is None
+    codec.zero_grad(set_to_none=True)
+    with pytest.raises(ValueError, match="multiple of 2048"):
+        codec(wav[..., :-1])
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"vq_strides": [4, 3, 1]}, "vq_strides"),
+    ({"vq_strides": [4, 2]}, "vq_strides"),
+    ({"decoder_rates": [8, 8, 4, 4]}, "decoder_rates"),
+    ({"attn_windw_size": 32}, "attn_windw_size is not a SNAC key"),
+])
+def test_config_errors_name_the_key(change, match):
+    cfg = tiny_config()
+    cfg["codec_conf"].update(change)
+    with pytest.raises(UserError, match=match):
+        build_codec(cfg)
+    cfg = tiny_config()
+    del cfg["codec_conf"]["noise"]
+    with pytest.raises(UserError, match="codec_conf.noise"):
+        build_codec(cfg)
+
+
+def test_bad_codes_are_user_errors(codec):
+    codes = codec.encode(torch.from_numpy(tone(0.5, 24000)))
+    with pytest.raises(UserError, match="strides"):
+        codec.decode({**codes, "snac_l2": codes["snac_l2"][:, :-1]})
+    with pytest.raises(UserError, match=r"snac_l1 tokens must be integers"):
+        codec.decode({**codes, "snac_l1": codes["snac_l1"].float()})
+    with pytest.raises(UserError, match="too short"):
+        codec.encode(torch.zeros(2, 1000), torch.tensor([1000, 3]))
+    assert np.isfinite(codec.decode(codes).numpy()).all()

@@ -1,0 +1,99 @@
+"""SNAC training (mars6_snac.md §10): the generic GAN loop of `tts_codec.train.gan.task` (multi-scale mel L1,
+adversarial and feature-matching terms, DAC style) plus the commitment and codebook losses of SNAC's quantizer, and
+its data module (random segments of Kaldi data dirs at the codec's rate; no SSL features, no reference clip)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import torch
+from torch import nn
+
+from tts_codec.config import require
+from tts_codec.data.codec_dataset import CodecDataModule, CodecSegmentDataset, SegmentConfig
+from tts_codec.data.datadir import DataDir
+from tts_codec.errors import UserError
+from tts_codec.train.codebook_stats import codebook_stats
+from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
+
+CODEC_KEYS = ("codec", "sample_rate", "codec_conf")
+#: segment keys SNAC fixes: no reference clip, no SSL context; its `prepare` neither normalises nor filters
+SNAC_SEGMENTS = {"ref_segment_duration": 0.0, "ssl_context_duration": 0.0, "volume_normalize": False,
+                 "highpass_cutoff_freq": 0.0}
+
+
+class SNACTask(GANCodecTask):
+    """SNAC training: GAN loop + the quantizer's `commit` and `codebook` terms (weights in `loss_weights`).
+
+    Args:
+        config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf` + training keys).
+        generator: the SNAC to train; default `SNACCodec.from_config(config)`.
+    """
+
+    def __init__(self, config: dict[str, Any], generator: nn.Module | None = None):
+        super().__init__(config)
+        if generator is None:
+            from tts_codec.codecs.snac import SNACCodec
+
+            generator = SNACCodec.from_config({k: config[k] for k in CODEC_KEYS if k in config})
+        self.generator = generator
+        seg = segment_config(config, generator.hop_length)
+        if (seg.frames_multiple * seg.hop_length) % generator.pad_multiple:
+            raise UserError(f"config data.frames_multiple {seg.frames_multiple}: segments must be whole multiples "
+                            f"of {generator.pad_multiple} samples (SNAC's padding unit), so frames_multiple * "
+                            f"{seg.hop_length} must be a multiple of {generator.pad_multiple}")
+        self._level_stats: dict[str, float] = {}
+
+    def generator_parameters(self) -> Iterable[nn.Parameter]:
+        return self.generator.parameters()
+
+    def export(self, model_dir) -> None:
+        self.generator.save_pretrained(model_dir)
+
+    def generate(self, batch: dict[str, Any], step: int, training: bool) -> GeneratorStep:
+        target = batch["wav"].unsqueeze(1)
+        out = self.generator(target)
+        size = int(self.generator.model.codebook_size)
+        if training:
+            for i, codes in enumerate(out.codes):
+                stats = codebook_stats(codes, size)
+                self._level_stats[f"codebook/l{i}/perplexity"] = stats.perplexity
+        # All levels in one histogram, level i's codes offset by i * size: usage over the joint vocabulary.
+        joint = torch.cat([codes.reshape(codes.shape[0], -1) + i * size for i, codes in enumerate(out.codes)], 1)
+        losses = {"commit": out.commit_loss, "codebook": out.codebook_loss}
+        return GeneratorStep(out.recon, target, losses, joint, size * len(out.codes))
+
+    def extra_train_metrics(self, step: int) -> dict[str, float]:
+        return dict(self._level_stats)
+
+
+def segment_config(config: Mapping[str, Any], hop_length: int) -> SegmentConfig:
+    """Training segments at the codec's rate and hop with SNAC's fixed keys, then the `data:` section; a data key
+    that would give SNAC a reference clip or a loudness change it never sees at inference is refused."""
+    data = dict(config.get("data") or {})
+    for key, value in SNAC_SEGMENTS.items():
+        if key in data and data[key] != value:
+            raise UserError(f"config data.{key}: SNAC training uses {value} (its front end has no such step)")
+    return SegmentConfig.from_sections({"sample_rate": require(config, "sample_rate"), "hop_length": hop_length},
+                                       SNAC_SEGMENTS, data)
+
+
+def build_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
+                     feats_dir: str | Path | None = None) -> CodecDataModule:
+    """The CodecDataModule over Kaldi data dirs (audio resampled to the codec's rate when loaded); SNAC has no SSL
+    features, so `feats_dir` must be None."""
+    from tts_codec.codecs.snac import hop_length_of
+
+    if feats_dir is not None:
+        raise UserError(f"--feats_dir {feats_dir}: SNAC training reads audio only; it has no SSL features")
+    seg = segment_config(config, hop_length_of(config))
+    data = require(config, "data")
+
+    def dataset(path, train):
+        return CodecSegmentDataset(DataDir.load(path), seg, train=train)
+
+    return CodecDataModule(
+        dataset(train_data, True), dataset(valid_data, False) if valid_data else None,
+        batch_size=int(require(config, "data.batch_size")), valid_batch_size=int(data.get("valid_batch_size", 1)),
+        num_workers=int(data.get("num_workers", 0)), seed=int(config.get("seed", 0)),
+    )
