@@ -34,6 +34,7 @@ def parse_checksum(checksum: str | None) -> tuple[str, str] | None:
     if not checksum:
         return None
     algo, _, digest = checksum.partition(":")
+    algo = algo.lower()
     if algo not in DIGESTS or not digest or any(c not in "0123456789abcdef" for c in digest.lower()):
         raise UserError(f"checksum {checksum!r}: expected md5:<hex> or sha256:<hex>")
     return algo, digest.lower()

@@ -136,10 +136,11 @@ def download_ears(root: str | os.PathLike, speakers: Sequence[str], archive_dir:
     """Fetch transcripts.json, speaker_statistics.json and the per-speaker zips into `root` (resumable; a
     speaker already extracted is not fetched again)."""
     root, archive_dir = Path(root), Path(archive_dir)
+    unknown = [spk for spk in speakers if spk not in SPEAKERS]
+    if unknown or not speakers:
+        raise UserError(f"--speakers: {unknown[0] if unknown else ''!r} is not an EARS speaker (p001..p107)")
     for name in ("transcripts.json", "speaker_statistics.json"):
         download(f"{REPO_FILES}/{name}", root / name)
     for spk in speakers:
-        if spk not in SPEAKERS:
-            raise UserError(f"--speakers: {spk!r} is not an EARS speaker (p001..p107)")
         fetch_archive(URL.format(speaker=spk), archive_dir / f"{spk}.zip", root, keep_archive=keep_archives)
     return root
