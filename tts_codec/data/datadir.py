@@ -72,12 +72,18 @@ def parse_segment(value: str, where: str) -> Segment:
 
 def read_segments(path: Path) -> dict[str, Segment]:
     """Read a segments file (duplicate ids and malformed lines are errors naming the line)."""
-    segments: dict[str, Segment] = {}
+    return {utt: parse_segment(value, str(path)) for utt, value in read_segment_values(path).items()}
+
+
+def read_segment_values(path: Path) -> dict[str, str]:
+    """Read a segments file as `{utt: "rec start end"}` as written (each line parsed, so errors name it)."""
+    values: dict[str, str] = {}
     for key, value, lineno in read_entries(path):
-        if not key or key in segments:
+        if not key or key in values:
             raise UserError(f"{path}:{lineno}: " + ("empty line" if not key else f"duplicate utterance {key!r}"))
-        segments[key] = parse_segment(value, f"{path}:{lineno}")
-    return segments
+        parse_segment(value, f"{path}:{lineno}")
+        values[key] = " ".join(value.split())
+    return values
 
 
 def read_utt2spk(path: str | os.PathLike) -> dict[str, str]:
@@ -105,6 +111,8 @@ class DataDir:
     extra: dict[str, dict[str, str]] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    #: segments lines as read (`rec start end`), so that saving keeps the times as written (`0.50` stays `0.50`)
+    segment_values: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "DataDir":
@@ -119,14 +127,16 @@ class DataDir:
             raise UserError(f"data dir {path} has no utt2spk")
         opt = lambda name, **kw: read_table(path / name, **kw) if (path / name).is_file() else {}  # noqa: E731
         extra = {p.name: read_table(p) for p in sorted(path.iterdir()) if p.is_file() and key_kind(p.name)}
+        seg_values = read_segment_values(path / "segments") if (path / "segments").is_file() else None
         return cls(
             wav_scp=opt("wav.scp"),
             utt2spk=read_utt2spk(path / "utt2spk"),
             text=opt("text", allow_empty_value=True),
-            segments=read_segments(path / "segments") if (path / "segments").is_file() else None,
+            segments=None if seg_values is None else {u: parse_segment(v, "") for u, v in seg_values.items()},
             extra=extra,
             meta=read_meta(path),
             path=path,
+            segment_values=seg_values or {},
         )
 
     @property
@@ -187,7 +197,16 @@ class DataDir:
             segments=segments,
             extra={n: {k: v for k, v in t.items() if k in keys[key_kind(n) or "utt"]} for n, t in self.extra.items()},
             meta=dict(self.meta),
+            segment_values={u: v for u, v in self.segment_values.items() if u in keep},
         )
+
+    def segment_value(self, utt: str) -> str:
+        """The `rec start end` of an utterance's segment: as read if unchanged, else formatted from `segments`."""
+        rec, t0, t1 = self.segments[utt]
+        written = self.segment_values.get(utt)
+        if written is not None and parse_segment(written, "") == (rec, t0, t1):
+            return written
+        return f"{rec} {format_time(t0)} {format_time(t1)}"
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write every table (C-sorted, each file atomically) and spk2utt; refuse a non-empty dir unless overwrite.
@@ -202,8 +221,7 @@ class DataDir:
         if self.text:
             tables["text"] = self.text
         if self.segments is not None:
-            tables["segments"] = {u: f"{rec} {format_time(t0)} {format_time(t1)}" for u, (rec, t0, t1) in
-                                  self.segments.items()}
+            tables["segments"] = {u: self.segment_value(u) for u in self.segments}
         tables.update(self.extra)
         for name, table in tables.items():
             write_table(path / name, table)

@@ -1,8 +1,9 @@
-"""Data-dir validation in the spirit of Kaldi's utils/validate_data_dir.sh; every error names a file and a line.
+"""Data-dir validation: Kaldi's utils/validate_data_dir.sh checks, plus the project's stricter ones when asked.
 
-Checks: C-sorted unique keys in every table; the same utterance set in utt2spk, text, wav.scp (or segments) and every
-utt2* file; utt2spk and spk2utt agree; utterance ids start with their speaker id; text is non-empty printable UTF-8;
-segments are sane and their recordings exist; optionally, every audio spec is readable audio.
+Kaldi's checks (`tts_codec.data.kaldi_validate`) always run: a dir Kaldi accepts passes them, a dir Kaldi rejects
+fails them. `strict` adds the project's checks: no blank lines or empty text, the same key set in every utt2*/spk2*/
+reco2* file, positive numbers in utt2num_samples and friends, sane segment times and, optionally, every audio spec
+readable with segments inside their recording. Every error names a file and a line.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from tts_codec.data.audio import MAX_SEGMENT_OVERSHOOT_S, PIPE_TIMEOUT_S, audio_info
 from tts_codec.data.datadir import Segment, key_kind, parse_segment
+from tts_codec.data.kaldi_validate import kaldi_check
 from tts_codec.data.table import Entry, read_entries
 from tts_codec.errors import UserError
 
@@ -98,42 +100,59 @@ def validate_data_dir(
     check_spk_sort: bool = True,
     non_print: bool = False,
     pipe_timeout: float = PIPE_TIMEOUT_S,
+    strict: bool = True,
 ) -> ValidationReport:
     """Validate a data dir; raise one UserError (the first problem, plus how many more) if anything is wrong.
 
     Args:
-        check_audio: open every wav.scp entry (pipes are run) and check segment ends against the audio length.
-        check_text / check_wav: require `text` / `wav.scp` (Kaldi's --no-text / --no-wav turn these off).
-        check_spk_sort: require utterance ids to start with their speaker id (Kaldi's --no-spk-sort).
-        non_print: allow control characters in text.
+        check_audio: with strict, open every wav.scp entry (pipes are run) and check segment ends against the audio.
+        check_text / check_wav: require `text` / `wav.scp` (Kaldi's --no-text / --no-wav turn these off; without
+            check_text a present text is not checked, as in Kaldi).
+        check_spk_sort: require utt2spk sorted by speaker too (Kaldi's --no-spk-sort turns it off).
+        non_print: allow control characters in text (Kaldi's --non-print).
         pipe_timeout: seconds one `cmd |` entry of wav.scp may run (an endless pipe is an error naming it).
+        strict: also make the project's checks (module docstring); False checks exactly what Kaldi checks.
     Returns:
         A ValidationReport; warnings (e.g. a single speaker) are also logged.
     """
     path = Path(path)
     if not path.is_dir():
         raise UserError(f"data dir {path}: no such directory")
+    kaldi = kaldi_check(path, no_text=not check_text, no_wav=not check_wav, no_spk_sort=not check_spk_sort,
+                        non_print=non_print)
+    _raise_first(kaldi.errors)
+    warnings = list(kaldi.warnings)
+    if strict:
+        warnings += _project_checks(path, check_audio, check_text, pipe_timeout)
+    for msg in warnings:
+        log.warning("%s", msg)
+    return ValidationReport(path, *kaldi.counts, warnings)
+
+
+def _raise_first(errors: list[str]) -> None:
+    if errors:
+        for msg in errors[1:]:
+            log.error("%s", msg)
+        more = f" (and {len(errors) - 1} more problems, logged above)" if len(errors) > 1 else ""
+        raise UserError(errors[0] + more)
+
+
+def _project_checks(path: Path, check_audio: bool, check_text: bool, pipe_timeout: float) -> list[str]:
+    """The checks the project makes beyond Kaldi's; returns the warnings, raises on the first error."""
     chk = _Checker(path)
-    utt2spk = chk.require("utt2spk") or {}
-    spk2utt = chk.require("spk2utt", "; create it with utils/utt2spk_to_spk2utt.sh or utils/fix_data_dir.sh")
-    text = chk.require("text") if check_text else chk.load("text")
-    wav_scp = chk.require("wav.scp") if check_wav else chk.load("wav.scp")
+    chk.load("utt2spk")
+    chk.load("spk2utt")
+    text = chk.load("text") if check_text else None
+    wav_scp = chk.load("wav.scp")
     segments = chk.load("segments")
     extras = sorted(p.name for p in path.iterdir() if p.is_file() and key_kind(p.name))
     for name in extras:
         chk.load(name)
-
-    if "utt2spk" in chk.tables and not utt2spk:
-        chk.error("utt2spk", None, "empty: the data dir has no utterances")
-    speakers = _check_speakers(chk, utt2spk, spk2utt, check_spk_sort)
     if text is not None:
-        _check_text(chk, text, non_print)
-        chk.same_keys("utt2spk", "text", "utterance")
+        _check_text(chk, text)
     parsed = _check_segments(chk, segments, wav_scp) if segments is not None else None
     if wav_scp is not None:
         _check_values(chk, "wav.scp", wav_scp)
-    chk.same_keys("utt2spk", "segments" if segments is not None else "wav.scp", "utterance")
-    recs = set(wav_scp or {})
     for name in extras:
         ref, what = EXTRA_REFERENCE[key_kind(name)]
         chk.same_keys(ref, name, what)
@@ -141,35 +160,26 @@ def validate_data_dir(
             _check_numbers(chk, name, NUMERIC_FILES[name])
     if check_audio and wav_scp and not chk.errors:
         _check_audio(chk, wav_scp, parsed, pipe_timeout)
-
-    num_spk = len(set(speakers.values()))
-    if num_spk == 1:
-        chk.warnings.append(f"{path}: only one speaker; fine for a single-speaker corpus, but check utt2spk")
-    if chk.errors:
-        for msg in chk.errors[1:]:
-            log.error("%s", msg)
-        more = f" (and {len(chk.errors) - 1} more problems, logged above)" if len(chk.errors) > 1 else ""
-        raise UserError(chk.errors[0] + more)
-    for msg in chk.warnings:
-        log.warning("%s", msg)
-    return ValidationReport(path, len(utt2spk), num_spk, len(recs), chk.warnings)
+    _raise_first(chk.errors)
+    return chk.warnings
 
 
 def speaker_prefixed(utt2spk: dict[str, str]) -> bool:
-    """True when every utterance id starts with its speaker id (the check that `check_spk_sort` makes)."""
+    """True when every utterance id starts with its speaker id (enough, not needed, for Kaldi's speaker-sort rule)."""
     return all(utt.startswith(spk) for utt, spk in utt2spk.items())
 
 
-def validate_written(built: str | os.PathLike, final: str | os.PathLike, check_text: bool, check_spk_sort: bool
-                     ) -> None:
+def validate_written(built: str | os.PathLike, final: str | os.PathLike, check_text: bool,
+                     check_spk_sort: bool = True) -> None:
     """Validate a data dir a verb has just built in `built` (a temp dir) before it becomes `final`.
 
-    Audio is not opened and text characters are not judged (verbs copy text, they do not make it). A problem is a
-    UserError naming `final`'s files, saying that nothing was written.
+    Kaldi's checks only (as Kaldi's own tools validate what they write); control characters in text are allowed
+    (verbs copy text, they do not make it). A problem is a UserError naming `final`'s files, saying that nothing
+    was written.
     """
     try:
         validate_data_dir(built, check_audio=False, check_text=check_text, check_spk_sort=check_spk_sort,
-                          non_print=True)
+                          non_print=True, strict=False)
     except UserError as err:
         msg = str(err).replace(str(Path(built)), str(final))
         raise UserError(f"refusing to write {final}, it would not validate: {msg}") from None
@@ -191,43 +201,10 @@ def _check_numbers(chk: _Checker, name: str, kind: type) -> None:
             chk.error(name, entry.line, f"{key!r} has {entry.value!r}, not a positive {kind.__name__}")
 
 
-def _check_speakers(chk: _Checker, utt2spk: dict, spk2utt: dict | None, check_spk_sort: bool) -> dict[str, str]:
-    """Check utt2spk values and its agreement with spk2utt; return utt -> speaker."""
-    speakers: dict[str, str] = {}
-    for utt, entry in utt2spk.items():
-        fields = entry.value.split()
-        if len(fields) != 1:
-            chk.error("utt2spk", entry.line, f"expected `utt speaker`, got {len(fields) + 1} fields")
-            continue
-        speakers[utt] = spk = fields[0]
-        if check_spk_sort and not utt.startswith(spk):
-            chk.error("utt2spk", entry.line, f"utterance id {utt!r} does not start with its speaker id {spk!r} "
-                      "(Kaldi needs speaker-prefixed ids so both sort orders agree)")
-    if spk2utt is None:
-        return speakers
-    seen: set[str] = set()
-    for spk, entry in spk2utt.items():
-        for utt in entry.value.split():
-            if speakers.get(utt) != spk:
-                chk.error("spk2utt", entry.line, f"utterance {utt!r} of speaker {spk!r} disagrees with utt2spk "
-                          f"({speakers.get(utt, 'absent')}); regenerate with utils/utt2spk_to_spk2utt.sh")
-            seen.add(utt)
-        if not entry.value:
-            chk.error("spk2utt", entry.line, f"speaker {spk!r} has no utterances")
-    for utt in (u for u in speakers if u not in seen):
-        chk.error("spk2utt", None, f"utterance {utt!r} (utt2spk line {utt2spk[utt].line}) is missing; "
-                  "regenerate with utils/utt2spk_to_spk2utt.sh")
-    return speakers
-
-
-def _check_text(chk: _Checker, text: dict[str, Entry], non_print: bool) -> None:
+def _check_text(chk: _Checker, text: dict[str, Entry]) -> None:
     for utt, entry in text.items():
         if not entry.value:
-            chk.error("text", entry.line, f"utterance {utt!r} has empty text")
-        elif not non_print:
-            bad = [ch for ch in entry.value if ch != "\t" and unicodedata.category(ch) == "Cc"]
-            if bad:
-                chk.error("text", entry.line, f"utterance {utt!r} has non-printable character {bad[0]!r}")
+            chk.error("text", entry.line, f"utterance {utt!r} has empty text (Kaldi allows it; --strict does not)")
 
 
 def _check_segments(chk: _Checker, segments: dict[str, Entry], wav_scp: dict | None) -> dict[str, Segment]:

@@ -132,15 +132,17 @@ def break_empty_text(data: Path, line: int = 2) -> Breakage:
 
 
 def break_speaker_prefix(data: Path) -> Breakage:
-    """Give the speaker of utt2spk line 1 a new id that is not a prefix of its utterances (spk2* rewritten)."""
+    """Rename the speaker of utt2spk line 1 to one that sorts after every other (spk2* rewritten), so utt2spk is no
+    longer sorted by speaker (Kaldi's rule); the first line of the next speaker is at fault."""
     dd = DataDir.load(data)
     old = dd.utt2spk[dd.utt_ids[0]]
-    dd.utt2spk = {u: ("alice" if s == old else s) for u, s in dd.utt2spk.items()}
+    dd.utt2spk = {u: ("zzz" if s == old else s) for u, s in dd.utt2spk.items()}
     for table in dd.extra.values():
         if old in table:
-            table["alice"] = table.pop(old)
+            table["zzz"] = table.pop(old)
     dd.save(data, overwrite=True)
-    return Breakage("utt2spk", 1, "does not start with its speaker id")
+    line = next(i for i, u in enumerate(dd.utt_ids, start=1) if dd.utt2spk[u] != "zzz")
+    return Breakage("utt2spk", line, "sorted by speaker")
 
 
 def break_extra_utterance(data: Path, name: str = "text") -> Breakage:

@@ -221,10 +221,10 @@ fi
 if stage_begin 2 "audio formatting (${fs} Hz, ${min_dur}-${max_dur} s)" "${dumpdir}/raw/.stage2.${fs}.done"; then
   for dset in ${all_sets}; do
     n=$(num_jobs "data/${dset}" "${nj}")
-    utils/split_data.sh "data/${dset}" "${n}" >/dev/null   # data/<set>/split<n>/{1..n}; an up-to-date split is reused
+    utils/split_data.sh --per-utt "data/${dset}" "${n}" >/dev/null   # data/<set>/split<n>utt/{1..n}; an up-to-date split is reused
     parts="${dumpdir}/raw/org/${dset}"
     ${train_cmd} JOB=1:"${n}" "${parts}/log/format.JOB.log" \
-      ${PYTHON} -m tts_codec.bin.format_audio --in_dir "data/${dset}/split${n}/JOB" \
+      ${PYTHON} -m tts_codec.bin.format_audio --in_dir "data/${dset}/split${n}utt/JOB" \
         --out_dir "${parts}/format.JOB" --fs "${fs}" --min_dur "${min_dur}" --max_dur "${max_dur}" --overwrite true
     rm -rf "${dumpdir}/raw/${dset}"
     utils/combine_data.sh "${dumpdir}/raw/${dset}" $(for i in $(seq "${n}"); do echo "${parts}/format.${i}"; done)
@@ -248,11 +248,11 @@ if stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.
   need_codec_config 3
   for dset in ${train_set} ${valid_set}; do
     n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
-    utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    utils/split_data.sh --per-utt "${dumpdir}/raw/${dset}" "${n}" >/dev/null
     rm -rf "${dumpdir}/feats/${dset}"
     ${train_cmd} JOB=1:"${n}" "${dumpdir}/feats/${dset}/log/ssl_feats.JOB.log" \
       ${PYTHON} -m tts_codec.bin.extract_ssl_feats --config "${codec_config}" \
-        --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${dumpdir}/feats/${dset}" --job JOB "${ssl_opts[@]}"
+        --data_dir "${dumpdir}/raw/${dset}/split${n}utt/JOB" --out_dir "${dumpdir}/feats/${dset}" --job JOB "${ssl_opts[@]}"
   done
   stage_end 3 "${dumpdir}/feats/.stage3.${codec_tag}.done"
 fi
@@ -261,11 +261,11 @@ fi
 if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attributes/.stage3.done"; then
   for dset in ${all_sets}; do
     n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
-    utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    utils/split_data.sh --per-utt "${dumpdir}/raw/${dset}" "${n}" >/dev/null
     parts="${dumpdir}/attributes/${dset}"
     rm -rf "${parts}"
     ${train_cmd} JOB=1:"${n}" "${parts}/log/extract.JOB.log" \
-      ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" \
+      ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}/split${n}utt/JOB" \
         --out_dir "${parts}/part.JOB"
     ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}" --overwrite true \
       --merge $(for i in $(seq "${n}"); do echo "${parts}/part.${i}"; done)
@@ -303,10 +303,10 @@ codes_root="${dumpdir}/codes/${codec_tag}"
 if stage_begin 6 "codec tokenization -> ${codes_root}" "${codes_root}/.stage6.done"; then
   for dset in ${all_sets}; do
     n=$(num_jobs "${dumpdir}/raw/${dset}" "${inference_nj}")
-    utils/split_data.sh "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    utils/split_data.sh --per-utt "${dumpdir}/raw/${dset}" "${n}" >/dev/null
     ${decode_cmd} JOB=1:"${n}" "${codes_root}/${dset}/log/tokenize.JOB.log" \
       ${PYTHON} -m tts_codec.bin.codec_tokenize --model_dir "${codec_exp}/model" \
-        --data_dir "${dumpdir}/raw/${dset}/split${n}/JOB" --out_dir "${codes_root}/${dset}/part.JOB" --overwrite true
+        --data_dir "${dumpdir}/raw/${dset}/split${n}utt/JOB" --out_dir "${codes_root}/${dset}/part.JOB" --overwrite true
     ${PYTHON} -m tts_codec.bin.merge_scp --out_dir "${codes_root}/${dset}" --overwrite true \
       $(for i in $(seq "${n}"); do echo "${codes_root}/${dset}/part.${i}"; done)
   done
