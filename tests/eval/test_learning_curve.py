@@ -56,3 +56,22 @@ def test_cli_rejects_mismatched_names_and_missing_data(tmp_path, capsys):
     assert run_main(codec_learning_curve.main, base + ["--data_dir", str(tmp_path), "--name", "a", "--name", "b"]) == 2
     assert "--name given 2 times" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_minutes_from_a_measured_rate_instead_of_file_times(tmp_path):
+    """--batches_per_second puts checkpoints at batches / rate (a shared machine stretches file times)."""
+    import json
+
+    run = fake_run(tmp_path / "run", [(100, 6000), (300, 9000)])
+    out = tmp_path / "out"
+    for ckpt, wer in (("batch00000100", 0.9), ("batch00000300", 0.7)):
+        (out / "run" / ckpt).mkdir(parents=True)
+        (out / "run" / ckpt / "curve_point.json").write_text(json.dumps({"wer": wer, "sim": 0.8}))
+    (out / "ground_truth").mkdir(parents=True)
+    (out / "ground_truth" / "summary.json").write_text(json.dumps({"metrics": {"wer": {"mean": 0.3}}}))
+    args = ["--run_dir", str(run), "--data_dir", str(tmp_path), "--out_dir", str(out), "--score_missing", "false"]
+    assert run_main(codec_learning_curve.main, args + ["--batches_per_second", "0.5"]) == 0
+    rows = lc.read_curve(out / "run" / "curve.tsv")
+    assert [(r["batches"], r["minutes"], r["wer"]) for r in rows] == [(100, 3.33, 0.9), (300, 10.0, 0.7)]
+    assert run_main(codec_learning_curve.main, args) == 0  # file times: 100 and 150 minutes
+    assert [r["minutes"] for r in lc.read_curve(out / "run" / "curve.tsv")] == [100.0, 150.0]

@@ -327,7 +327,8 @@ CURVE = [
     Case("codec_learning_curve", "data_dir_missing", lambda ws: _curve(ws)[:2] + [
         "--data_dir", ws / "nope", "--out_dir", ws / "curves"], "--data_dir {ws}/nope"),
     *[Case("codec_learning_curve", f"{option}_{name}", lambda ws, o=option, v=value: _curve(ws, f"--{o}", v),
-           f"--{option}") for option in ("asr_beam_size", "max_checkpoints") for name, value in bad_numbers(option)],
+           f"--{option}") for option in ("asr_beam_size", "max_checkpoints", "batches_per_second")
+       for name, value in bad_numbers(option)],
     Case("codec_learning_curve", "unknown_option", lambda ws: _curve(ws, "--frobnicate"), "--frobnicate"),
 ]
 

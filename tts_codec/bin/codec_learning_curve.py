@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tts_codec.cli import new_parser, positive_int, run_main, str2bool
+from tts_codec.cli import new_parser, positive_float, positive_int, run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.eval import learning_curve as lc
 
@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--score_missing", type=str2bool, default=True,
                         help="false: only tabulate and plot the checkpoints scored before (no new scoring)")
     parser.add_argument("--title", default="", help="plot title")
+    parser.add_argument("--batches_per_second", type=positive_float, default=None,
+                        help="x axis = batches / this rate (a rate measured on an unshared machine) instead of the "
+                             "checkpoint file times, which a shared machine stretches")
     args = parser.parse_args(argv)
     names = args.name or [Path(r).name for r in args.run_dir]
     if len(names) != len(args.run_dir):
@@ -63,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             log.info("%s: scoring %s (%.1f min)", name, ckpt.name, minutes)
             figures = lc.score_checkpoint(ckpt, args.data_dir, out / name / ckpt.stem, args.asr_beam_size)
+            if args.batches_per_second:
+                minutes = batches / args.batches_per_second / 60
             rows.append({"checkpoint": ckpt.stem, "batches": batches, "minutes": round(minutes, 2),
                          **{k: figures.get(k) for k in lc.CURVE_COLUMNS}})
         lc.write_curve(rows, out / name / "curve.tsv")
