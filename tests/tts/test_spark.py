@@ -218,3 +218,45 @@ def test_an_lm_exported_by_stage_8_with_our_tokenizer_speaks(tts_dirs, tmp_path)
     result = tts.synthesize([Request("r", "Speech synthesis turns text into audio.", voice=voice, reference=ref)],
                             SHORT)[0]
     assert isinstance(result, tuple) and len(result.wav) == sum(map(len, result.semantic)) * 320
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["generate", "fast_loop"])
+def test_voice_creation_with_a_random_lm_always_yields_32_globals_and_semantic_tokens(tts_dirs, fast):
+    """The grammar (on by default) walks a random LM through the chain of thought; off, the same LM fails."""
+    from tts_codec.lm.spark.fast_decode import FastDecodeConfig
+    from tts_codec.tts.spark import SparkTTS
+
+    requests = [Request(f"c{i}", text, style=Style(g, p, s)) for i, (text, g, p, s) in enumerate(
+        [("Hello there.", "female", "high", "low"), ("A new voice speaks.", "male", "low", "moderate"),
+         ("Third one", "female", "moderate", "very_high")])]
+    sampling = SamplingConfig(max_new_tokens=48, max_retries=0)
+    config = FastDecodeConfig(restrict_head=True) if fast else None
+    results = SparkTTS.from_dirs(*tts_dirs, fast_decode=config).synthesize(requests, sampling, batch_size=2)
+    for result in results:
+        assert not isinstance(result, GenerationError), result
+        assert result.voice.global_codes.shape == (32,) and len(result.semantic[0]) >= 1
+        assert set(result.voice.attributes) >= {"pitch_value", "speed_value"}
+    off = SparkTTS.from_dirs(*tts_dirs, fast_decode=config, grammar=False).synthesize(requests, sampling, 2)
+    assert all(isinstance(r, GenerationError) for r in off)
+
+
+def test_voice_creation_with_too_few_new_tokens_says_why(tts):
+    with pytest.raises(GenerationError, match="max_new_tokens 39 is too small: this prompt needs 40 new tokens"):
+        tts.create("Hello.", "male", sampling=SamplingConfig(max_new_tokens=39))
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["generate", "fast_loop"])
+def test_a_codec_with_fewer_semantic_codes_than_the_vocabulary_gets_only_its_own(tts_dirs, tmp_path, voice, fast):
+    """The mini codec has 1024 of the vocabulary's 8192 semantic codes: the LM may only draw those."""
+    from tts_codec.lm.spark.fast_decode import FastDecodeConfig
+    from tts_codec.testing.codec_dirs import save_tiny_model
+    from tts_codec.tts.spark import SparkTTS
+
+    codec_dir = save_tiny_model(tmp_path / "codec1024", codebook_size=1024)
+    small = SparkTTS.from_dirs(codec_dir, tts_dirs[1], fast_decode=FastDecodeConfig() if fast else None)
+    assert small.semantic_size == 1024
+    sampling = SamplingConfig(max_new_tokens=40, temperature=1.5, top_k=0, top_p=1.0, max_retries=0)
+    results = small.synthesize(_requests(voice) + [Request("new", "Hi.", style=Style("male", "low", "low"))],
+                               sampling, batch_size=2)
+    codes = np.concatenate([s for r in results for s in r.semantic])
+    assert codes.size > 40 and codes.max() < 1024

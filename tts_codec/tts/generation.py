@@ -105,13 +105,15 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tenso
 
 @torch.inference_mode()
 def generate(model: Any, prompts: Sequence[Sequence[int]], seeds: Sequence[int], config: SamplingConfig,
-             eos_id: int, pad_id: int) -> list[tuple[np.ndarray, bool]]:
+             eos_id: int, pad_id: int, constraints: Sequence[Any] = ()) -> list[tuple[np.ndarray, bool]]:
     """Continue each prompt until EOS or `max_new_tokens`.
 
     Args:
         model: a transformers causal LM.
         prompts: token ids per prompt (unpadded).
         seeds: one generator seed per prompt (unused for greedy decoding).
+        constraints: logits processors applied before sampling (e.g. the Spark grammar's allowed-id masks); each
+            is used for this one call.
     Returns:
         per prompt (generated ids without the EOS, int64; True if EOS was reached).
     """
@@ -121,7 +123,7 @@ def generate(model: Any, prompts: Sequence[Sequence[int]], seeds: Sequence[int],
         raise UserError("generate: every prompt needs at least one token")
     device = next(model.parameters()).device
     ids, mask = left_pad(prompts, pad_id)
-    processors = LogitsProcessorList()
+    processors = LogitsProcessorList(constraints)
     if config.do_sample:
         generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
         processors.append(RowSampler(config, generators))

@@ -5,7 +5,9 @@ Modes: clone = prompt A (the reference's 32 globals, from its first 6 s) or B (w
 all its semantic tokens); speak = prompt A with a saved `Voice`; create = prompt C (gender, pitch, speed levels;
 the LM writes fine values, 32 globals, semantic) or D (fine values pre-filled). Long text is split into sentence
 chunks: the first chunk fixes the voice (its globals), every later chunk reuses it, and the audio is concatenated.
-Every output is checked before the codec sees it; an undecodable one is drawn again (`max_retries`), then refused.
+Decoding never draws ids beyond the codec's codebooks and, by default, follows the output grammar (voice creation
+always yields its globals and semantic tokens: `tts_codec.lm.spark.grammar`). Every output is still checked before
+the codec sees it; an undecodable one is drawn again (`max_retries`), then refused.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from tts_codec.errors import UserError
 from tts_codec.lm.spark import prompts as P
 from tts_codec.lm.spark.examples import check_codes
 from tts_codec.lm.spark.fast_decode import DecodeIds, FastDecodeConfig, FastDecoder
+from tts_codec.lm.spark.grammar import GrammarIds, GrammarProcessor, TokenGrammar
 from tts_codec.lm.spark.model import load_llm_dir
 from tts_codec.lm.spark.vocab import SparkVocab
 from tts_codec.tts.generation import SamplingConfig, generate, row_seed
@@ -114,10 +117,14 @@ class SparkTTS:
         sentence_gap: seconds of silence between chunks.
         fast_decode: run our own decoding loop with these shortcuts (`tts_codec.lm.spark.fast_decode`: restricted
             head, bf16 weights, static cache) instead of transformers `generate`; None = `generate`.
+        grammar: constrain decoding to the output format of section 5.2 (voice creation then always yields
+            exactly the codec's global count and >= 1 semantic token; `tts_codec.lm.spark.grammar`). Off, only
+            ids beyond the codec's codebooks are masked (always on: the codec could not decode them).
     """
 
     def __init__(self, codec: Codec, lm: torch.nn.Module, vocab: SparkVocab, max_chars: int = 300,
-                 prompt_join: str = "auto", sentence_gap: float = 0.1, fast_decode: FastDecodeConfig | None = None):
+                 prompt_join: str = "auto", sentence_gap: float = 0.1, fast_decode: FastDecodeConfig | None = None,
+                 grammar: bool = True):
         check_codes(codec.codes_info(), vocab, "codec")
         P.join_texts("a", "b", prompt_join)  # refuses an unknown mode now, not at the first request
         self.codec, self.lm, self.vocab = codec, lm.eval(), vocab
@@ -127,6 +134,8 @@ class SparkTTS:
         self.num_globals = int(np.prod(self.global_shape))
         self.semantic_size, self.global_size = streams["semantic"].codebook_size, streams["global"].codebook_size
         self.fast_decoder = None if fast_decode is None else FastDecoder(lm, DecodeIds.from_vocab(vocab), fast_decode)
+        ids = GrammarIds.from_vocab(vocab, self.semantic_size, self.global_size, self.num_globals)
+        self.grammar = TokenGrammar(ids, lm.get_output_embeddings().weight.shape[0], grammar)
 
     @classmethod
     def from_dirs(cls, codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, device: str = "cpu",
@@ -273,7 +282,12 @@ class SparkTTS:
         creates = {(r.key, i) for r, i, _, voice in jobs if voice is None}
         done: dict[tuple[str, int], Generated | GenerationError] = {}
         reasons: dict[tuple[str, int], str] = {}
-        pending = sorted(prompts, key=lambda k: len(prompts[k]))
+        for k, prompt in prompts.items():  # e.g. voice creation's chain of thought before its first semantic token
+            needed = self.grammar.min_new_tokens(prompt[-1])
+            if sampling.max_new_tokens < needed:
+                done[k] = GenerationError(f"{k[0]}: max_new_tokens {sampling.max_new_tokens} is too small: this "
+                                          f"prompt needs {needed} new tokens to reach a semantic token")
+        pending = sorted((k for k in prompts if k not in done), key=lambda k: len(prompts[k]))
         attempts = 1 + (sampling.max_retries if sampling.do_sample else 0)
         for attempt in range(attempts):
             for start in range(0, len(pending), batch_size):
@@ -285,7 +299,8 @@ class SparkTTS:
                         done[k] = parse_output(ids, finished, self.vocab, self.semantic_size,
                                                self.num_globals if k in creates else None, self.global_size)
                     except MalformedOutput as err:
-                        reasons[k] = str(err)
+                        reasons[k] = str(err) + ("" if finished else
+                                                 f" (cut at max_new_tokens {sampling.max_new_tokens})")
                         log.warning("%s chunk %d, attempt %d of %d: %s", k[0], k[1], attempt + 1, attempts, err)
             pending = [k for k in pending if k not in done]
         for k in pending:
@@ -295,8 +310,9 @@ class SparkTTS:
 
     def _generate(self, prompts: list[list[int]], seeds: list[int], sampling: SamplingConfig):
         if self.fast_decoder is not None:
-            return self.fast_decoder.generate(prompts, seeds, sampling)
-        return generate(self.lm, prompts, seeds, sampling, self.vocab.eos_id, self.vocab.pad_id)
+            return self.fast_decoder.generate(prompts, seeds, sampling, grammar=self.grammar)
+        return generate(self.lm, prompts, seeds, sampling, self.vocab.eos_id, self.vocab.pad_id,
+                        [GrammarProcessor(self.grammar)])
 
     def _decode(self, voice: Voice, chunks: list[str], gens: list[Generated], batch_size: int) -> Synthesis:
         glob = voice.global_codes.reshape(self.global_shape)

@@ -8,7 +8,9 @@ parameters. The shortcuts (each off by default in `FastDecodeConfig`, tested tok
   masked to the same set: the output is constrained decoding, exactly what a full head plus that mask would draw.
 - `dtype: bfloat16`: the model's weights are cast (in place) to bf16, halving the bytes read per step.
 - `static_cache`: a preallocated transformers `StaticCache` instead of the growing `DynamicCache`.
-Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, temperature/top-k/top-p).
+Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, temperature/top-k/top-p). An optional
+`tts_codec.lm.spark.grammar.TokenGrammar` masks each row's logits (codec codebooks, output format) before sampling,
+on the sliced head too, exactly as the plain path's `GrammarProcessor` does.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 
 from tts_codec.errors import UserError
+from tts_codec.lm.spark.grammar import TokenGrammar
 from tts_codec.tts.generation import RowSampler, SamplingConfig, left_pad
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -78,10 +81,11 @@ class FastDecoder:
     @torch.inference_mode()
     def generate(self, prompts: Sequence[Sequence[int]], seeds: Sequence[int],
                  sampling: SamplingConfig, on_token: Callable[[torch.Tensor], None] | None = None,
-                 ) -> list[tuple[np.ndarray, bool]]:
+                 grammar: TokenGrammar | None = None) -> list[tuple[np.ndarray, bool]]:
         """Continue each prompt until EOS or `sampling.max_new_tokens` (same contract as `generation.generate`).
 
-        `on_token`, if given, is called with each step's (B,) new ids (streaming, timing).
+        `on_token`, if given, is called with each step's (B,) new ids (streaming, timing); `grammar` masks what
+        each row may draw (`tts_codec.lm.spark.grammar`; the plain path's `GrammarProcessor` does the same).
 
         Returns:
             per prompt (generated ids without the EOS, int64; True if EOS was reached).
@@ -97,11 +101,14 @@ class FastDecoder:
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, L)
         hidden = self._forward(ids, mask, positions, cache)
         semantic = (ids == self.ids.start_semantic_id).any(-1)  # (B,) rows past the semantic marker
+        states = None if grammar is None else grammar.start([p[-1] for p in prompts]).to(device)
         finished = torch.zeros(ids.shape[0], dtype=torch.bool, device=device)
         position, steps = positions[:, -1:], []
         for _ in range(sampling.max_new_tokens):
-            token = self._next_token(hidden, semantic, sampler)
+            token = self._next_token(hidden, semantic, sampler, grammar, states)
             token = torch.where(finished, torch.full_like(token, self.ids.pad_id), token)
+            if grammar is not None:
+                states = grammar.advance(states, token)
             steps.append(token)
             if on_token is not None:
                 on_token(token)
@@ -126,11 +133,17 @@ class FastDecoder:
         out = self.body(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
         return out.last_hidden_state[:, -1]
 
-    def _next_token(self, hidden: torch.Tensor, semantic: torch.Tensor, sampler: RowSampler | None) -> torch.Tensor:
+    def _next_token(self, hidden: torch.Tensor, semantic: torch.Tensor, sampler: RowSampler | None,
+                    grammar: TokenGrammar | None, states: torch.Tensor | None) -> torch.Tensor:
         """(B,) next ids: the restricted head when every row is past the semantic marker, else the full one."""
         if self.head_rows is not None and bool(semantic.all()):
-            return self.allowed[_pick(hidden @ self.head_rows.T, sampler)]
+            logits = (hidden @ self.head_rows.T).float()  # (B, A)
+            if grammar is not None:
+                logits = grammar.apply(logits, states, self.allowed)
+            return self.allowed[_pick(logits, sampler)]
         logits = (hidden @ self.head.T).float()  # (B, V)
+        if grammar is not None:
+            logits = grammar.apply(logits, states)
         if self.head_rows is not None and bool(semantic.any()):
             keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
             keep[self.allowed] = True
