@@ -52,3 +52,14 @@ def test_cli_adds_the_figures_to_the_summary(tmp_path: Path) -> None:
     assert summary["metrics"]["bitrate_semantic_bps"]["mean"] == pytest.approx(650)
     assert before < set(summary["metrics"])  # the scored columns are kept
     assert run_main(codec_usage_cli.main, ["--codes_dir", "x", "--score_dir", str(tmp_path / "none")]) == 2
+
+
+def test_multi_rate_levels_count_at_their_own_rate(tmp_path: Path) -> None:
+    """SNAC 24 kHz: levels at 46.875 / 4, / 2 and / 1 Hz, 12 bits each = 984.4 bps (mars6_snac.md §10: 0.98 kbps)."""
+    info = CodesInfo(codec="snac", sample_rate=24000, hop_length=512, config_hash="x",
+                     streams={f"snac_l{i}": StreamInfo((-1,), 4096, stride=s) for i, s in enumerate((4, 2, 1))})
+    with TokenWriter(tmp_path / "codes", info) as writer:
+        writer.add("u0", {"snac_l0": np.zeros(12), "snac_l1": np.zeros(24), "snac_l2": np.arange(48)})
+    metrics = codec_usage(tmp_path / "codes")
+    assert metrics["bitrate_snac_l0_bps"]["mean"] == pytest.approx(46.875 / 4 * 12)
+    assert metrics["bitrate_bps"]["mean"] == pytest.approx(46.875 * 12 * (1 / 4 + 1 / 2 + 1))

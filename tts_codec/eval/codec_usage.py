@@ -40,13 +40,14 @@ def codec_usage(codes_dir: str | os.PathLike) -> dict[str, dict]:
         for name, array in tokens[utt].items():
             per_stream[name].append(array)
     timed = [name for name, spec in info.streams.items() if spec.shape[0] == -1]
-    seconds = sum(a.shape[0] for a in per_stream[timed[0]]) / info.frame_rate if timed else float("nan")
+    seconds = (sum(a.shape[0] for a in per_stream[timed[0]]) * info.streams[timed[0]].stride / info.frame_rate
+               if timed else float("nan"))
     metrics: dict[str, dict] = {}
     total = 0.0
     for name, spec in info.streams.items():
         bits = math.log2(spec.codebook_size)
         if spec.shape[0] == -1:
-            bps = info.frame_rate * bits
+            bps = info.frame_rate / spec.stride * bits  # a multi-rate level (SNAC) runs at frame_rate / stride
         else:
             bps = len(per_stream[name]) * int(np.prod(spec.shape)) * bits / seconds
         total += bps
