@@ -3,6 +3,7 @@ adversarial and feature-matching terms, DAC style) plus the commitment and codeb
 its data module (random segments of Kaldi data dirs at the codec's rate; no SSL features, no reference clip)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -15,6 +16,8 @@ from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
 from tts_codec.train.codebook_stats import codebook_stats
 from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
+
+log = logging.getLogger(__name__)
 
 CODEC_KEYS = ("codec", "sample_rate", "codec_conf")
 #: segment keys SNAC fixes: no reference clip, no SSL context; its `prepare` neither normalises nor filters
@@ -80,12 +83,12 @@ def segment_config(config: Mapping[str, Any], hop_length: int) -> SegmentConfig:
 
 def build_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
                      feats_dir: str | Path | None = None) -> CodecDataModule:
-    """The CodecDataModule over Kaldi data dirs (audio resampled to the codec's rate when loaded); SNAC has no SSL
-    features, so `feats_dir` must be None."""
+    """The CodecDataModule over Kaldi data dirs (audio resampled to the codec's rate when loaded). SNAC reads audio
+    only: `feats_dir` (which the recipe passes whenever stage 3 wrote features) is not used."""
     from tts_codec.codecs.snac import hop_length_of
 
     if feats_dir is not None:
-        raise UserError(f"--feats_dir {feats_dir}: SNAC training reads audio only; it has no SSL features")
+        log.info("SNAC training reads audio only: --feats_dir %s is not used", feats_dir)
     seg = segment_config(config, hop_length_of(config))
     data = require(config, "data")
 
