@@ -6,8 +6,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-
-
 from tts_codec.atomic import replace_dir
 from tts_codec.config import load_config, save_config
 from tts_codec.errors import UserError
@@ -60,5 +58,3 @@ def load_model_dir(path: str | Path) -> tuple[Mars6, Mars6Text, dict[str, Any]]:
     except RuntimeError as err:
         raise UserError(f"{path / WEIGHTS}: does not fit config.yaml ({str(err).splitlines()[0]})") from None
     return model.eval(), text, config
-
-

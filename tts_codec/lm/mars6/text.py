@@ -55,7 +55,11 @@ class Mars6Text:
 def train_mars6_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: str | Path, overwrite: bool = False,
                           inputs: Iterable[str | Path] = ()) -> Any:
     """Train the BPE so that BPE + specials = `vocab_size` ids, save the tokenizer dir, return the tokenizer."""
-    model = train_sentencepiece(texts, int(vocab_size) - len(SPECIALS))
+    try:
+        model = train_sentencepiece(texts, int(vocab_size) - len(SPECIALS))
+    except UserError as err:
+        raise UserError(f"--vocab_size {vocab_size} (BPE {int(vocab_size) - len(SPECIALS)} + {len(SPECIALS)} MARS6 "
+                        f"specials): {err}") from None
     with replace_dir(out_dir, inputs=inputs, overwrite=overwrite, what="tokenizer dir") as tmp:
         (tmp / SPM_FILE).write_bytes(model)
         tokenizer = fast_tokenizer_from_spm(tmp / SPM_FILE, SPECIALS)

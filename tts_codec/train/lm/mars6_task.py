@@ -76,7 +76,7 @@ class Mars6Task(L.LightningModule):
             raise UserError(f"config loss_weights: unknown {unknown}; known: {list(LOSS_NAMES)}")
         self.loss_weights = {k: float(v) for k, v in weights.items()}
         self.grad_clip = float(config.get("grad_clip", 1.0))
-        self.build_optimizer([torch.nn.Parameter(torch.zeros(1))])  # bad optim settings fail now
+        self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
         self._val: dict[str, torch.Tensor] = {}
 
     def configure_optimizers(self):

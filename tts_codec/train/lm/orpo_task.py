@@ -97,5 +97,3 @@ def build_pair_datamodule(config: dict[str, Any], train_data: str | Path, valid_
     pairs = load_pairs(train_data)
     eos = int((pairs[0][0].patches[-1] if pairs else [0])[0])
     return PairDataModule(pairs, int(config.get("data", {}).get("batch_size", 4)), eos, int(config.get("seed", 0)))
-
-
