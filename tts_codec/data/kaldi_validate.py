@@ -94,7 +94,9 @@ def kaldi_check(path: Path, no_text: bool = False, no_wav: bool = False, no_spk_
     utt2spk, spk2utt = tables["utt2spk"], tables["spk2utt"]
     for name, table in (("utt2spk", utt2spk), ("spk2utt", spk2utt)):
         if table is None or not table.lines:
-            chk.error(name, None, "missing" if table is None else "empty")
+            hint = "; create it with utils/utt2spk_to_spk2utt.sh or utils/fix_data_dir.sh" if name == "spk2utt" else ""
+            chk.error(name, None, "missing" + hint if table is None else
+                      "empty: the data dir has no utterances" if name == "utt2spk" else "empty")
     if utt2spk is None or spk2utt is None or chk.errors:
         return chk
     bad = next((i for i, f in enumerate(utt2spk.fields, 1) if len(f) != 2), None)
@@ -200,7 +202,8 @@ def _check_text(chk: KaldiChecker, text: Table, non_print: bool) -> None:
         for lineno, line in enumerate(decoded, 1):
             bad = next((c for c in line if c not in "\t\v\f\r" and unicodedata.category(c) == "Cc"), None)
             if bad is not None:
-                chk.error("text", lineno, f"non-printable character {bad!r} (pass --non-print to allow it)")
+                chk.error("text", lineno, f"utterance {_show(text.keys()[lineno - 1])} has non-printable character "
+                          f"{bad!r} (pass --non-print to allow it)")
                 return
     try:
         lines = [line.decode("utf-8") for line in text.lines]
@@ -238,10 +241,14 @@ def _check_audio_tables(chk: KaldiChecker, tables: dict[str, Table | None], utts
         if r2fc is not None:
             _check_r2fc(chk, r2fc, utts)
         return None
+    recs = set(wav.keys())
     for lineno, fields in enumerate(segments.fields, 1):
         if len(fields) != 4 or not _awk_less(fields[2], fields[3]):
-            chk.error("segments", lineno, "bad line: expected `utt recording start end` with end > start "
+            chk.error("segments", lineno, "bad line: expected `utt rec start end` with end > start "
                       "(an end of -1 is not allowed)")
+            break
+        if fields[1] not in recs:
+            chk.error("segments", lineno, f"recording {_show(fields[1])} of {_show(fields[0])} is not in wav.scp")
             break
     if (chk.path / "text").is_file():  # Kaldi compares segments with utt2spk only when text exists
         chk.same_keys(segments, utts, "utt2spk", "utterance")
@@ -293,7 +300,8 @@ def _awk_less(a: bytes, b: bytes) -> bool:
 
 
 def _show(value: bytes) -> str:
-    return repr(value.decode("utf-8", "backslashreplace"))
+    """A key for a message: quoted, bytes that are not UTF-8 shown as \\xNN."""
+    return "'" + value.decode("utf-8", "backslashreplace") + "'"
 
 
 def spk_sorted(utt2spk: dict[str, str]) -> bool:

@@ -483,6 +483,7 @@ def copy_data_dir(
         segments=None if dd.segments is None else {u(k): v for k, v in dd.segments.items()},
         extra={n: {rename[key_kind(n)](k): v for k, v in t.items()} for n, t in dd.extra.items()},
         meta=dict(dd.meta),
+        segment_values={u(k): v for k, v in dd.segment_values.items()},
     )
     if spk_sorted(dd.utt2spk) and not spk_sorted(out.utt2spk):
         raise UserError(f"--spk_prefix {spk_prefix!r} / --spk_suffix {spk_suffix!r} would leave utt2spk not sorted by "
