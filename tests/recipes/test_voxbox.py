@@ -72,7 +72,7 @@ def test_spark_levels_from_metadata():
     rec = {"gender": "male", "pitch": 110.0, "speed": 3.2, "language": "en"}
     assert spark_labels(rec) == {"utt2gender": "male", "utt2pitch": "moderate", "utt2pitch_value": "164",
                                  "utt2speed": "low", "utt2speed_value": "3"}
-    rec = {"gender": "female", "pitch": 300.0, "speed": 7.0, "language": "zh"}
+    rec = {"gender": "female", "pitch": 230.0, "speed": 7.0, "language": "zh"}  # mel 320: above 313.2
     assert spark_labels(rec)["utt2pitch"] == "high" and spark_labels(rec)["utt2speed"] == "very_high"
     assert spark_labels({"gender": "?", "pitch": 200.0, "language": "xx", "speed": 4})["utt2pitch"] == "unknown"
     assert spark_labels({})["utt2speed_value"] == "unknown"

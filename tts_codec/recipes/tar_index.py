@@ -66,6 +66,8 @@ def plain_tar(shard: Path, cache_dir: Path) -> Path:
     except (OSError, EOFError, zlib.error) as err:
         if isinstance(err, OSError) and not isinstance(err, gzip.BadGzipFile) and err.filename:
             raise
+        for stale in (target, target.with_name(target.name + ".idx")):  # made from an older copy of the shard
+            stale.unlink(missing_ok=True)
         raise UserError(f"shard {shard} is corrupt or truncated ({err}); download it again") from None
     return target
 
