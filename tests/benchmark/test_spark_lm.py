@@ -52,5 +52,20 @@ def test_cli_runs_end_to_end_on_one_layer(tmp_path):
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert [r["path"] for r in rows] == ["generate", "restricted"]
     assert all(r["tokens_per_s"] > 0 and r["peak_mem_mb"] > 0 for r in rows)
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["measured_bandwidth_gb_s"] > 0 and meta["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    for r in rows:  # % of what the measured bandwidth allows: tokens/s * bytes per step / bytes per s
+        expected = 100 * r["tokens_per_s"] * r["weights_mb_per_step"] * 1e6 / (meta["measured_bandwidth_gb_s"] * 1e9)
+        assert r["roofline_pct_here"] == pytest.approx(expected, rel=0.05, abs=0.1)
     assert rows[1]["weights_mb_per_step"] < rows[0]["weights_mb_per_step"] / 5
     assert "| restricted | bfloat16 | 1 |" in out.with_suffix(".md").read_text()
+
+
+def test_matvec_bandwidth_is_bytes_over_time_and_the_cpu_note_names_emulated_bf16(monkeypatch):
+    from tts_codec.benchmark import timing
+
+    assert 1e6 < timing.matvec_bandwidth(threads=1, megabytes=8, runs=2) < 1e13
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert "emulated" in timing.cpu_note()["bf16"]
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert "emulated" not in timing.cpu_note()["bf16"]

@@ -25,9 +25,10 @@ def run(tmp_path, *extra: str, config: str = str(TINY_CONFIG)) -> dict:
 def test_report_has_every_column_and_configuration(tmp_path):
     report = run(tmp_path, "--isolate", "false", "--batch_sizes", "1", "2")
     rows = report["rows"]
-    assert {(r["task"], r["batch"], r["dtype"], r["fast"]) for r in rows} == {
-        (t, b, d, False) for t in ("tokenize", "tokenize_ssl", "decode") for b in (1, 2)
-        for d in ("float32", "bfloat16")} | {("decode", b, d, True) for b in (1, 2) for d in ("float32", "bfloat16")}
+    assert sorted((r["task"], r["batch"], r["dtype"], r["fast"], r["channels_last"]) for r in rows) == sorted(
+        [(t, b, d, False, False) for t in ("tokenize", "tokenize_ssl", "decode") for b in (1, 2)
+         for d in ("float32", "bfloat16")] + [("decode", b, d, True, cl) for b in (1, 2)
+                                              for d in ("float32", "bfloat16") for cl in (False, True)])
     for row in rows:
         assert list(row) and set(COLUMNS) <= set(row)
         assert row["seconds"] > 0 and row["peak_mem_mb"] > 0
@@ -43,7 +44,7 @@ def test_report_has_every_column_and_configuration(tmp_path):
 
 def test_isolated_worker_reports_its_own_peak_memory(tmp_path):
     report = run(tmp_path, "--tasks", "decode", "--dtypes", "float32", "--batch_sizes", "1", "--compare_fast",
-                 "false", "--anchor_decode_s", "5.0")
+                 "false", "--compare_channels_last", "false", "--anchor_decode_s", "5.0")
     (row,) = report["rows"]
     assert row["task"] == "decode" and row["anchor_s"] == pytest.approx(0.25) and row["peak_mem_mb"] > 50
     assert row["anchor_source"] == "--anchor_decode_s (given)"
@@ -70,4 +71,5 @@ def test_speedup_is_measured_against_the_official_code(tmp_path):
                  "--batch_sizes", "1", "--compare_fast", "false", "--official_repo", repo, config=small)
     for row in report["rows"]:
         assert row["anchor_source"] == MEASURED
+        assert row["task"] == "tokenize" or row["max_diff_official"] <= 1e-4  # fp32, fast or channels-last
         assert row["speedup"] == pytest.approx(row["anchor_s"] / row["seconds"], rel=0.02)

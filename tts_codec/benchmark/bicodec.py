@@ -1,13 +1,14 @@
 """BiCodec inference speed with random weights of a config's shapes: tokenize with and without SSL, detokenize.
 
-One configuration (a `spec` dict: task, device, fast, batch, dtype, config, seconds, runs, warmup, threads,
-anchor_10s, official_repo) gives one table row. Times are medians of `runs` runs after `warmup` runs, under
+One configuration (a `spec` dict: task, device, fast, channels_last, batch, dtype, config, seconds, runs, warmup,
+threads, anchor_10s, official_repo) gives one table row. Times are medians of `runs` runs after `warmup` runs, under
 torch.inference_mode() with weight norm removed. `speedup` = anchor time / our time, where the anchor is
 - measured: the official Spark-TTS code (`official_repo`, see official_bicodec.py) holding the same weights, timed
   in the same process interleaved with ours (decode and tokenize; fp32, on the row's device); or
 - documented: performance.md's official time per 10 s at batch 1 (or a user-given one), scaled to the row's audio.
 The `anchor_source` column says which. bf16 rows also report agreement with the fp32 path: PESQ (fp32 output as
-reference) for decode, the fraction of equal semantic tokens for tokenize.
+reference) for decode, the fraction of equal semantic tokens for tokenize. With the official code timed beside ours,
+`max_diff_official` is the largest absolute difference of the two decoded waveforms (the fp32 target: <= 1e-4).
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ OFFICIAL_TASKS = ("tokenize", "decode")
 # wav2vec2-large-xlsr-53 shapes for a randomly initialised SSL extractor (only the 16 needed layers are built).
 XLSR53 = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
               feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True)
-COLUMNS = ["task", "device", "fast", "batch", "dtype", "seconds", "rtf", "x_real_time", "peak_mem_mb", "anchor_s",
-           "speedup", "anchor_source", "agreement", "runs"]
+COLUMNS = ["task", "device", "fast", "channels_last", "batch", "dtype", "seconds", "rtf", "x_real_time", "peak_mem_mb",
+           "anchor_s", "speedup", "anchor_source", "agreement", "max_diff_official", "runs"]
 DOCUMENTED = "performance.md (documented)"
 MEASURED = "official (measured, interleaved)"
 
@@ -115,7 +116,7 @@ def measure(spec: dict) -> dict:
 
         official = official_copy(model, spec["official_repo"]).to(spec["device"])
         calls["official"] = official_call(official, model, spec)
-    model = prepare_for_inference(model, spec["device"], spec["fast"])
+    model = prepare_for_inference(model, spec["device"], spec["fast"], spec.get("channels_last", False))
     fp32_call = make_call(model, spec)
 
     def ours():
@@ -140,10 +141,23 @@ def measure(spec: dict) -> dict:
         anchor, source = timings["official"].median, MEASURED
     else:
         anchor, source = spec["anchor_10s"] * audio / 10.0, spec.get("anchor_source", DOCUMENTED)
-    return {**{k: spec[k] for k in ("task", "device", "fast", "batch", "dtype", "runs")}, "seconds": round(seconds, 4),
+    return {**{k: spec[k] for k in ("task", "device", "fast", "batch", "dtype", "runs")},
+            "channels_last": spec.get("channels_last", False), "seconds": round(seconds, 4),
             "rtf": round(seconds / audio, 4), "x_real_time": round(audio / seconds, 2), "peak_mem_mb": round(peak, 1),
             "anchor_s": round(anchor, 3), "speedup": round(anchor / seconds, 2), "anchor_source": source,
-            "agreement": None if agree is None else round(agree, 4)}
+            "agreement": None if agree is None else round(agree, 4),
+            "max_diff_official": max_difference(outputs.get("official"), outputs["ours"], spec["task"])}
+
+
+def max_difference(official: Any, ours: torch.Tensor, task: str) -> float | None:
+    """Largest absolute difference of two decoded waveforms (None without an official decode output)."""
+    if task != "decode" or official is None:
+        return None
+    official = (official if torch.is_tensor(official) else torch.as_tensor(official)).float().reshape(-1)
+    ours = ours.float().reshape(-1)
+    if official.numel() != ours.numel():
+        raise RuntimeError(f"official and our decode differ in length: {official.numel()} vs {ours.numel()} samples")
+    return float((official - ours).abs().max())
 
 
 def to_markdown(rows: list[dict]) -> str:

@@ -7,7 +7,9 @@ size: `generate` = transformers `generate` with the official sampling settings (
 reference (`prompt_tokens`, ending with `<|start_semantic_token|>`); every run makes exactly `new_tokens` tokens
 (EOS never drawn). Each token is time-stamped: tokens/s = batch * (tokens after the first) / their time, and the
 prefill time is that of the first token (medians over runs; `best_tokens_per_s` is the fastest run).
-`roofline_pct` = tokens/s over what the weights read per step allow at `bandwidth` (performance.md: 13.5 GB/s).
+`roofline_pct` = tokens/s over what the weights read per step allow at `bandwidth` (performance.md: 13.5 GB/s);
+`roofline_pct_here` the same at `measured_bandwidth`, a large fp32 matrix-vector product timed on this machine in
+the same run (`tts_codec.benchmark.timing.matvec_bandwidth`; under load it is low too, so this ratio stays fair).
 The clone pipeline RTF is composed from measured parts: BiCodec tokenize with SSL of the 10 s reference, the LM
 prefill of prompt B, `speech_tokens` tokens at the path's batch-1 rate, and BiCodec decode of 10 s (`codec_times`;
 shorter measurements are scaled linearly, see `add_clone_rtf`).
@@ -35,7 +37,7 @@ IDS = DecodeIds(eos_id=OFFICIAL_VOCAB_SIZE - 1, pad_id=151643, start_semantic_id
 ANCHORS = {"float32": 5.9, "bfloat16": 9.0, "batch4_float32": 12.5, "clone_rtf": 9.5}
 BANDWIDTH = 13.5e9
 COLUMNS = ["path", "dtype", "batch", "tokens_per_s", "best_tokens_per_s", "x_generate", "prefill_s",
-           "weights_mb_per_step", "roofline_tok_s", "roofline_pct", "clone_rtf", "peak_mem_mb"]
+           "weights_mb_per_step", "roofline_tok_s", "roofline_pct", "roofline_pct_here", "clone_rtf", "peak_mem_mb"]
 
 
 def build_random_lm(dtype: torch.dtype, seed: int = 0, layers: int | None = None) -> torch.nn.Module:
@@ -156,6 +158,9 @@ def measure(spec: dict) -> list[dict]:
                          "prefill_s": round(prefill, 3), "weights_mb_per_step": round(step_bytes / 1e6, 1),
                          "roofline_tok_s": round(roofline, 1), "roofline_pct": round(100 * rate / roofline, 1),
                          "runs": spec["runs"], "new_tokens": n, "prompt_tokens": spec["prompt_tokens"]})
+            if spec.get("measured_bandwidth"):
+                here = batch * spec["measured_bandwidth"] / step_bytes
+                rows[-1]["roofline_pct_here"] = round(100 * rate / here, 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for row in rows:
         row["peak_mem_mb"] = round(peak, 1)

@@ -40,3 +40,27 @@ def interleaved(calls: Mapping[str, Callable[[], Any]], runs: int, warmup: int =
             if round_ >= warmup:
                 times[name].append(time.perf_counter() - start)
     return {n: Timing(t, statistics.median(t), min(t)) for n, t in times.items()}, outputs
+
+
+def matvec_bandwidth(threads: int, megabytes: int = 256, runs: int = 5) -> float:
+    """Bytes/s of a large fp32 matrix-vector product measured here (the bandwidth performance.md's rooflines use:
+    13.5 GB/s on its reference machine), median of `runs` after one warm-up."""
+    import torch
+
+    torch.set_num_threads(threads)
+    matrix = torch.randn(megabytes * 2**20 // (4 * 4096), 4096)  # (R, 4096) fp32
+    vector = torch.randn(4096)
+    with torch.inference_mode():
+        timings, _ = interleaved({"mv": lambda: torch.mv(matrix, vector)}, runs, warmup=1)
+    return matrix.numel() * matrix.element_size() / timings["mv"].median
+
+
+def cpu_note() -> dict[str, str]:
+    """The CPU's vector capability as torch sees it, and what it means for bf16 matmuls."""
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    native = capability not in ("DEFAULT", "NO AVX", "AVX2", "ZVECTOR", "VSX")
+    bf16 = "bf16 matmuls run natively or with AVX-512" if native else \
+        "no AVX-512: bf16 matmuls are emulated (converted to fp32), so bf16 rows are slower here than fp32"
+    return {"cpu_capability": capability, "bf16": bf16}

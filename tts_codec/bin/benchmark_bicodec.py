@@ -34,6 +34,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="cuda rows only when available")
     parser.add_argument("--compare_fast", type=str2bool, default=True, help="also time CPU decode with CachedSnake")
+    parser.add_argument("--compare_channels_last", type=str2bool, default=True,
+                        help="also time CPU decode with CachedSnake and channels-last conv stacks")
     parser.add_argument("--seconds", type=positive_float, default=10.0, help="audio length per utterance")
     parser.add_argument("--runs", type=positive_int, default=3, help="timed runs (median) after --warmup runs")
     parser.add_argument("--warmup", type=non_negative_int, default=1)
@@ -58,7 +60,7 @@ def run_isolated(spec: dict) -> dict:
 
 
 def make_specs(args: argparse.Namespace) -> list[dict]:
-    """One spec per task x device x batch x dtype (plus CachedSnake rows for CPU decode)."""
+    """One spec per task x device x batch x dtype (plus CachedSnake and channels-last rows for CPU decode)."""
     anchors, source = dict(ANCHORS), DOCUMENTED
     if args.anchor_decode_s is not None:
         anchors["decode"], source = args.anchor_decode_s, "--anchor_decode_s (given)"
@@ -67,8 +69,11 @@ def make_specs(args: argparse.Namespace) -> list[dict]:
                   runs=args.runs, warmup=args.warmup, threads=args.threads, anchor_10s=anchors[t],
                   anchor_source=source if t == "decode" else DOCUMENTED, official_repo=args.official_repo)
              for t in args.tasks for dev in devices for b in args.batch_sizes for dt in args.dtypes]
+    cpu_decode = [s for s in specs if s["task"] == "decode" and s["device"] == "cpu"]
     if args.compare_fast:
-        specs += [dict(s, fast=True) for s in specs if s["task"] == "decode" and s["device"] == "cpu"]
+        specs += [dict(s, fast=True) for s in cpu_decode]
+    if args.compare_channels_last:
+        specs += [dict(s, fast=True, channels_last=True) for s in cpu_decode]
     return specs
 
 

@@ -19,6 +19,7 @@ import torch
 
 from tts_codec.atomic import atomic_write
 from tts_codec.benchmark.spark_lm import ANCHORS, BANDWIDTH, PATHS, add_clone_rtf, codec_times, measure, to_markdown
+from tts_codec.benchmark.timing import cpu_note, matvec_bandwidth
 from tts_codec.cli import new_parser, positive_int, run_main, str2bool
 from tts_codec.errors import UserError
 
@@ -36,6 +37,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads")
     parser.add_argument("--bandwidth", type=float, default=BANDWIDTH, help="bytes/s of the roofline")
+    parser.add_argument("--measure_bandwidth", type=str2bool, default=True,
+                        help="also time a large fp32 matrix-vector product here (roofline_pct_here)")
     parser.add_argument("--layers", type=positive_int, help="fewer LM layers (quick smoke runs only)")
     parser.add_argument("--pipeline", type=str2bool, default=True, help="also time the codec parts (clone RTF)")
     parser.add_argument("--codec_config", default="conf/codec/bicodec_official.yaml", help="codec shapes")
@@ -82,10 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     check_args(args)
     common = dict(runs=args.runs, warmup=args.warmup, threads=args.threads)
+    measured = matvec_bandwidth(args.threads) if args.measure_bandwidth else None
     rows = []
     for dtype in args.dtypes:
         spec = dict(common, dtype=dtype, paths=args.paths, batch_sizes=args.batch_sizes, layers=args.layers,
-                    prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens, bandwidth=args.bandwidth)
+                    prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens, bandwidth=args.bandwidth,
+                    measured_bandwidth=measured)
         rows += run(spec, args.isolate)
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     codec = None
@@ -95,11 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         add_clone_rtf(rows, codec, args.speech_tokens, args.seconds, args.clone_prompt_tokens)
     meta = {"threads": args.threads, "torch": torch.__version__, "load_average": os.getloadavg(),
             "official_anchors": ANCHORS, "codec_s": codec, "speech_tokens": args.speech_tokens,
-            "layers": args.layers or 24, "memory": "ru_maxrss of the fresh process of each dtype"}
+            "layers": args.layers or 24, "memory": "ru_maxrss of the fresh process of each dtype",
+            "measured_bandwidth_gb_s": measured and round(measured / 1e9, 2), **cpu_note()}
     out = Path(args.out)
     with atomic_write(out.with_suffix(".json")) as handle:
         handle.write(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    table = to_markdown(rows) + f"\nload average {os.getloadavg()}; codec parts (s): {codec}\n"
+    table = to_markdown(rows) + (f"\nload average {os.getloadavg()}; codec parts (s): {codec}; measured bandwidth "
+                                 f"{meta['measured_bandwidth_gb_s']} GB/s; {meta['cpu_capability']}: {meta['bf16']}\n")
     with atomic_write(out.with_suffix(".md")) as handle:
         handle.write(table)
     print(table)
