@@ -59,7 +59,8 @@ def test_multi_rate_levels_count_at_their_own_rate(tmp_path: Path) -> None:
     info = CodesInfo(codec="snac", sample_rate=24000, hop_length=512, config_hash="x",
                      streams={f"snac_l{i}": StreamInfo((-1,), 4096, stride=s) for i, s in enumerate((4, 2, 1))})
     with TokenWriter(tmp_path / "codes", info) as writer:
-        writer.add("u0", {"snac_l0": np.zeros(12), "snac_l1": np.zeros(24), "snac_l2": np.arange(48)})
+        writer.add("u0", {"snac_l0": np.zeros(12, dtype=int), "snac_l1": np.zeros(24, dtype=int),
+                          "snac_l2": np.arange(48)})
     metrics = codec_usage(tmp_path / "codes")
     assert metrics["bitrate_snac_l0_bps"]["mean"] == pytest.approx(46.875 / 4 * 12)
     assert metrics["bitrate_bps"]["mean"] == pytest.approx(46.875 * 12 * (1 / 4 + 1 / 2 + 1))
