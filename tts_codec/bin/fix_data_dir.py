@@ -1,9 +1,8 @@
 """Repair a data dir in place: keep utterances present in every table, sort, rebuild spk2utt (Kaldi's fix_data_dir.sh).
 
-As in Kaldi, an utterance with empty text is kept and segment times are kept as written.
-
-Originals and the list of removed utterances go to a new <data_dir>/.backup/<N>/ (earlier backups are kept).
-Usage: python -m tts_codec.bin.fix_data_dir [--utt_extra_files "utt2sid text_spk2"] data/train
+As in Kaldi, an utterance with empty text is kept and segment times are kept as written. Originals and the list of
+removed utterances go to a new <data_dir>/.backup/<N>/ (earlier backups are kept).
+Usage: python -m tts_codec.bin.fix_data_dir [--utt_extra_files "utt2sid"] [--spk_extra_files "spk2info"] data/train
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from tts_codec.cli import add_overwrite, new_parser, run_main
@@ -49,7 +50,8 @@ def _selection(args) -> tuple[str, str, dict]:
         return pos[0], pos[1], lists
     mode, value = next(((m, getattr(args, m)) for m in OPTION_MODES if getattr(args, m) is not None), ("random", ""))
     flag = f"--{mode.replace('_', '-')}" if value is not None and mode != "random" else "N"
-    if value and len(pos) == 2 and not re.fullmatch(r"-?\d+", pos[0]):
+    kaldi_form = Path(value).is_dir() or not Path(pos[0]).is_dir() and re.fullmatch(r"-?\d+", pos[0])
+    if value and len(pos) == 2 and not kaldi_form:
         pos.insert(1, value)  # the older form: the number follows the option
     elif value:
         pos.insert(0, value)  # Kaldi's form: argparse took <src-dir> for the option's value
