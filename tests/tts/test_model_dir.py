@@ -9,6 +9,7 @@ import sys
 import types
 
 import numpy as np
+import torch
 import pytest
 import yaml
 from safetensors import safe_open
@@ -165,3 +166,26 @@ def test_a_family_plugs_in_with_one_registry_line(tts_dirs, tmp_path, monkeypatc
     _edit_manifest(tmp_path / "packed", family="toy")
     assert load_model_dir(tmp_path / "packed", device="cpu") == (
         "toy", "packed", {"codec": "codec", "lm": "lm", "ssl": None}, {"device": "cpu"})
+
+
+def test_half_precision_weights_halve_the_dir_and_still_run_in_float32(tts_dirs, shared_tts, tmp_path):
+    """--weights_dtype float16 stores the float16-rounded weights (for models shipped in git) in half the bytes;
+    the loaded models still run in float32."""
+    full = pack_spark(*tts_dirs, tmp_path / "full")
+    half = pack_spark(*tts_dirs, tmp_path / "half", weights_dtype="float16")
+    for part in ("codec/model.safetensors", "lm/model.safetensors"):
+        assert half["files"][part]["bytes"] < 0.6 * full["files"][part]["bytes"]
+        with safe_open(str(tmp_path / "half" / part), framework="pt") as rounded, \
+                safe_open(str(tmp_path / "full" / part), framework="pt") as exact:
+            assert set(rounded.keys()) == set(exact.keys())
+            for key in exact.keys():
+                value, ref = rounded.get_tensor(key), exact.get_tensor(key)
+                expected = ref.half() if ref.is_floating_point() else ref
+                assert value.dtype == expected.dtype and torch.equal(value, expected), key
+    packed = load_model_dir(tmp_path / "half")
+    assert half["weights_dtype"] == "float16"
+    assert {p.dtype for p in [*packed.lm.parameters(), *packed.codec.parameters()]} == {torch.float32}
+    tokens, wav = _clone_tokens(packed, _wav(tmp_path))
+    assert len(tokens[0]) > 0 and np.isfinite(wav).all()
+    with pytest.raises(UserError, match="--weights_dtype 'int8'"):
+        pack_spark(*tts_dirs, tmp_path / "int8", weights_dtype="int8")

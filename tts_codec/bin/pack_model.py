@@ -29,6 +29,8 @@ def get_parser():
     p.add_argument("--train_command", default="", help="the command that trained the model (for the card)")
     p.add_argument("--data", default="", help="what the model was trained on (for the card)")
     p.add_argument("--official_layout", type=str2bool, default=False, help="write the official Spark-TTS layout")
+    p.add_argument("--weights_dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                   help="store the weights in this precision (half the size; they still run in float32)")
     add_overwrite(p)
     return p
 
@@ -37,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     provenance = Provenance(args.train_command, args.data, args.scores)
     manifest = pack_spark(args.codec_dir, args.lm_dir, args.out_dir, provenance, args.official_layout,
-                          args.overwrite)
+                          args.overwrite, args.weights_dtype)
     size = sum(entry["bytes"] for entry in manifest["files"].values())
     print(f"pack_model: {args.out_dir} ({manifest['layout']} layout, {len(manifest['files'])} files, "
           f"{size / 1e6:.1f} MB)", file=sys.stderr)

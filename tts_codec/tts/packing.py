@@ -4,7 +4,8 @@ in our layout (`codec/`, `lm/`, `ssl/`) or the official Spark-TTS one (`BiCodec/
 
 The inputs are loaded and checked before anything is written; the dir is built aside and renamed into place
 (`tts_codec.atomic.replace_dir`), and it must load back before it replaces an older one. Weights are written as
-safetensors only (an LM or wav2vec2 stored as `.bin` is converted).
+safetensors only (an LM or wav2vec2 stored as `.bin` is converted); `weights_dtype` float16/bfloat16 halves their size
+(the models still load and run in float32: only the stored values are rounded), e.g. for models shipped in git.
 """
 from __future__ import annotations
 
@@ -28,23 +29,27 @@ from tts_codec.tts.model_dir import CARD, FORMAT, VERSION, load_model_dir, write
 log = logging.getLogger(__name__)
 OFFICIAL_SSL_LAYERS = [11, 14, 16]  # hard-coded in the official BiCodec feature extractor
 OFFICIAL_SSL_DIR = "wav2vec2-large-xlsr-53"
+WEIGHTS_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir: str | os.PathLike,
                provenance: Provenance | None = None, official_layout: bool = False,
-               overwrite: bool = False) -> dict[str, Any]:
+               overwrite: bool = False, weights_dtype: str = "float32") -> dict[str, Any]:
     """Pack a BiCodec dir and a Spark LM dir into `out_dir`; returns the written manifest.
 
     Args:
         codec_dir: ours (stage 5's exp/codec_<tag>/model) or an official BiCodec dir.
         lm_dir: an official-layout LLM dir (stage 8's exp/lm_<tag>/model or an official LLM/).
         official_layout: write the official Spark-TTS layout (needs an exportable BiCodec with wav2vec2 SSL).
+        weights_dtype: a key of WEIGHTS_DTYPES; the stored floating-point weights are cast to it.
     """
     from tts_codec.codecs import codec_class_for_dir
     from tts_codec.lm.spark.examples import check_codes
     from tts_codec.lm.spark.model import load_llm_dir
 
     codec_dir, lm_dir, provenance = Path(codec_dir), Path(lm_dir), provenance or Provenance()
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise UserError(f"--weights_dtype {weights_dtype!r}: choose one of {sorted(WEIGHTS_DTYPES)}")
     for option, path in (("--codec_dir", codec_dir), ("--lm_dir", lm_dir)):
         if not path.is_dir():
             raise UserError(f"{option} {path}: no such directory")
@@ -65,6 +70,9 @@ def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
             parts = write_official_layout(codec, lm, lm_dir, ssl_dir, tmp)
         else:
             parts = write_our_layout(codec, lm, lm_dir, ssl_dir, tmp)
+        if weights_dtype != "float32":
+            cast_safetensors(tmp, WEIGHTS_DTYPES[weights_dtype])
+            info["weights_dtype"] = weights_dtype
         card = render_card(default_name(out_dir), "spark", layout, spark_summary(codec, lm, ssl_dir), provenance,
                            info)
         with atomic_write(tmp / CARD) as handle:
@@ -75,6 +83,19 @@ def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
     log.info("packed %s + %s -> %s (%s layout, %d files)", codec_dir, lm_dir, out_dir, layout,
              len(manifest["files"]))
     return manifest
+
+
+def cast_safetensors(root: Path, dtype: torch.dtype) -> None:
+    """Rewrite every `*.safetensors` under `root` with its floating-point tensors stored as `dtype`."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    for path in sorted(root.rglob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata()
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
+        save_file(tensors, str(path), metadata=metadata)
 
 
 def wav2vec2_dir(config: dict[str, Any]) -> Path | None:
