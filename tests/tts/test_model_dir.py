@@ -182,6 +182,9 @@ def test_half_precision_weights_halve_the_dir_and_still_run_in_float32(tts_dirs,
                 value, ref = rounded.get_tensor(key), exact.get_tensor(key)
                 expected = ref.half() if ref.is_floating_point() else ref
                 assert value.dtype == expected.dtype and torch.equal(value, expected), key
+    assert half["files"]["lm/tokenizer.json"]["bytes"] < full["files"]["lm/tokenizer.json"]["bytes"]  # compact JSON
+    assert json.loads((tmp_path / "half" / "lm/tokenizer.json").read_text()) == \
+        json.loads((tmp_path / "full" / "lm/tokenizer.json").read_text())
     packed = load_model_dir(tmp_path / "half")
     assert half["weights_dtype"] == "float16"
     assert {p.dtype for p in [*packed.lm.parameters(), *packed.codec.parameters()]} == {torch.float32}

@@ -72,6 +72,7 @@ def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
             parts = write_our_layout(codec, lm, lm_dir, ssl_dir, tmp)
         if weights_dtype != "float32":
             cast_safetensors(tmp, WEIGHTS_DTYPES[weights_dtype])
+            compact_json(tmp, "tokenizer.json")
             info["weights_dtype"] = weights_dtype
         card = render_card(default_name(out_dir), "spark", layout, spark_summary(codec, lm, ssl_dir), provenance,
                            info)
@@ -96,6 +97,17 @@ def cast_safetensors(root: Path, dtype: torch.dtype) -> None:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
         save_file(tensors, str(path), metadata=metadata)
+
+
+def compact_json(root: Path, name: str) -> None:
+    """Rewrite every `name` under `root` without indentation (the same JSON; a tokenizer.json holding the Spark
+    vocabulary's 13k added tokens shrinks by a third)."""
+    import json
+
+    for path in sorted(root.rglob(name)):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        with atomic_write(path) as handle:
+            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
 
 
 def wav2vec2_dir(config: dict[str, Any]) -> Path | None:
