@@ -69,6 +69,8 @@ def test_trains_logs_and_exports_a_loadable_model(setup, tmp_path):
     assert text.encode("a b") == task.text.encode("a b")
 
 
+@pytest.mark.xfail(strict=True, reason="known bug (issue 13, first CI run 2026-11-30): a resumed MARS6 run's losses "
+                   "differ from the uninterrupted run from the 4th logged step on; remove this mark with the fix")
 def test_resume_is_exact(setup, tmp_path):
     whole_order, first_order, second_order = Order(), Order(), Order()
     whole = run(tiny_config(setup[0], max_steps=6), setup, tmp_path / "whole", [whole_order])

@@ -80,6 +80,9 @@ def _duration(page, audio_id: str) -> float:
 
 
 @pytest.mark.chromium
+@pytest.mark.xfail(strict=True, reason="known bug (issue 12, first CI run 2026-11-30): the Gradio page served to headless "
+                   "Chromium has an empty title (the page did not load as the test expects); remove this mark with "
+                   "the fix")
 def test_both_modes_speak_into_a_playable_audio_element(demo, page):
     _, reference, tts = demo
     assert "tiny" in page.title()
