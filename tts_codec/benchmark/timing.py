@@ -64,3 +64,32 @@ def cpu_note() -> dict[str, str]:
     bf16 = "bf16 matmuls run natively or with AVX-512" if native else \
         "no AVX-512: bf16 matmuls are emulated (converted to fp32), so bf16 rows are slower here than fp32"
     return {"cpu_capability": capability, "bf16": bf16}
+
+
+def run_worker(module: str, spec: dict) -> dict:
+    """`python -m <module> --worker <spec json>` in a fresh interpreter (so ru_maxrss is this configuration's peak
+    alone); its last stdout line is the JSON row."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", module, "--worker", json.dumps(spec)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed for {spec}:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_report(out: Any, meta: dict, rows: list[dict], markdown: str) -> None:
+    """`<out>.json` ({"meta", "rows"}) and `<out>.md` (the table), each written atomically; the table is printed."""
+    import json
+    from pathlib import Path
+
+    from tts_codec.atomic import atomic_write
+
+    out = Path(out)
+    with atomic_write(out.with_suffix(".json")) as handle:
+        handle.write(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    with atomic_write(out.with_suffix(".md")) as handle:
+        handle.write(markdown)
+    print(markdown)

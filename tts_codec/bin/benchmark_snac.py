@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from tts_codec.atomic import atomic_write
 from tts_codec.benchmark.snac import OFFICIAL_10S, TARGET_10S, measure, to_markdown
+from tts_codec.benchmark.timing import run_worker, write_report
 from tts_codec.cli import new_parser, non_negative_int, positive_float, positive_int, run_main, str2bool
 from tts_codec.config import load_config
 from tts_codec.errors import UserError
@@ -42,11 +41,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def run_isolated(spec: dict) -> dict:
     """`measure` in a fresh interpreter, so ru_maxrss is this configuration's peak alone."""
-    proc = subprocess.run([sys.executable, "-m", "tts_codec.bin.benchmark_snac", "--worker", json.dumps(spec)],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"benchmark worker failed for {spec}:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_worker("tts_codec.bin.benchmark_snac", spec)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,11 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {"config": args.config, "threads": args.threads, "seconds": args.seconds, "torch": torch.__version__,
             "documented_package_decode_10s": OFFICIAL_10S, "target_decode_10s": TARGET_10S,
             "memory": "ru_maxrss of the measuring process"}
-    with atomic_write(out.with_suffix(".json")) as handle:
-        handle.write(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    with atomic_write(out.with_suffix(".md")) as handle:
-        handle.write(to_markdown(rows))
-    print(to_markdown(rows))
+    write_report(out, meta, rows, to_markdown(rows))
     return 0
 
 
