@@ -5,6 +5,10 @@
           moderate, high, very_high or 0-4)
   voice:  --voice v.json                                          a saved voice (--save_voice writes one)
 
+A mars6 model (SNAC + MARS6) clones only: shallow from --prompt_wav (the speaker embedding), deep with
+--prompt_text (the transcript and the reference's tokens prefix the generation; --deep_clone_mode per-chunk or
+fixed-ref); it samples with top-p backoff and RAS (--top_p, default 0.2; the spark sampling options are refused).
+
   python -m tts_codec.bin.synthesize --model_dir exp/packed/mini --text "Hello." --gender female --seed 0 --out x.wav
   python -m tts_codec.bin.synthesize --codec_dir exp/codec_t/model --lm_dir exp/lm_t/model --text_file lines.txt \
       --prompt_wav ref.wav --out out_dir        (one wav per non-blank line: out_dir/line0001.wav ...)
@@ -22,6 +26,8 @@ from tts_codec.atomic import refuse_to_clobber, replace_dir
 from tts_codec.cli import add_overwrite, new_parser, run_main
 from tts_codec.data.audio import write_wav
 from tts_codec.errors import UserError
+from tts_codec.tts.family_request import add_family_options, load_options
+from tts_codec.tts.model_dir import model_family
 from tts_codec.tts.synthesis_request import (VoiceChoice, add_model_options, add_sampling_options, check_text,
                                              load_tts, read_text_file, sampling_from_args, speak_texts, wav_of)
 
@@ -40,12 +46,14 @@ def get_parser():
     p.add_argument("--save_voice", help="also save the voice used (e.g. the created one) to this file")
     p.add_argument("--out", required=True, help="the wav to write (with --text_file: a directory)")
     add_sampling_options(p)
+    add_family_options(p)
     add_overwrite(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
     if (args.text is None) == (args.text_file is None):
         raise UserError("give the text with exactly one of --text or --text_file")
     lines = read_text_file(args.text_file) if args.text_file else [(1, check_text(args.text, "--text"))]
@@ -55,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--out {out} is a directory; give the wav file to write")
     for path in filter(None, (out, args.save_voice and Path(args.save_voice))):
         refuse_to_clobber(path, args.overwrite, "--out" if path == out else "--save_voice")
-    tts = load_tts(args.model_dir, args.codec_dir, args.lm_dir, device=args.device, lm_dtype=args.lm_dtype)
+    family = model_family(args.model_dir, args.lm_dir if args.codec_dir else None)
+    tts = load_tts(args.model_dir, args.codec_dir, args.lm_dir, **load_options(family, parser, args, choice))
     results = speak_texts(tts, [text for _, text in lines], choice, sampling_from_args(args))
     if args.text is not None:
         write_wav(out, wav_of(results[0]), results[0].sample_rate)
@@ -68,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = sum(len(r.wav) / r.sample_rate for r in results)
     cut = sum(not r.finished for r in results)
     print(f"synthesize ({choice.mode}): {len(results)} text(s), {seconds:.2f} s of audio -> {out}"
-          + (f"; {cut} cut at --max_new_tokens" if cut else ""), file=sys.stderr)
+          + (f"; {cut} cut at the length limit" if cut else ""), file=sys.stderr)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -104,6 +104,11 @@ class Mars6TTS:
         embedder: speaker embeddings of reference clips (the extractor stage 3 used).
     """
 
+    family = "mars6"
+    #: what a user may ask of this family (the web page and the synthesis CLI offer these): MARS6 clones a
+    #: reference voice; it has no voice creation from attributes and no saved-voice files.
+    modes = ("clone",)
+
     def __init__(self, codec: Codec, model: Mars6, text: Mars6Text, embedder: SpeakerEmbedder,
                  options: Mars6Options | None = None):
         self.codec, self.model, self.text, self.embedder = codec, model.eval(), text, embedder
@@ -119,6 +124,18 @@ class Mars6TTS:
         model, text, config = load_model_dir(lm_dir)
         embedder = SpeakerEmbedder.from_config(config.get("speaker_embedding") or {}, speaker_model_dir, device)
         return cls(load_codec(codec_dir, device), model.to(device), text, embedder, options)
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | os.PathLike, device: str = "cpu",
+                        options: Mars6Options | None = None) -> "Mars6TTS":
+        """The pipeline of a packed mars6 model dir (`tts_codec.bin.pack_model`); another family's dir is refused."""
+        from tts_codec.tts.model_dir import load_model_dir as load_packed, model_family
+
+        family = model_family(model_dir)
+        if family and family != cls.family:
+            raise UserError(f"{model_dir}: a {family} model dir; Mars6TTS loads mars6 ones (use "
+                            "tts_codec.tts.model_dir.load_model_dir for any family)")
+        return load_packed(model_dir, device=device, options=options)
 
     @property
     def sample_rate(self) -> int:
@@ -149,6 +166,25 @@ class Mars6TTS:
     def clone(self, text: str, prompt_wav: str | os.PathLike, prompt_text: str | None = None) -> Mars6Synthesis:
         """Speak `text` in the voice of `prompt_wav` (deep clone when the options and a transcript allow it)."""
         return self.synthesize(text, self.reference_from_file(prompt_wav, prompt_text))
+
+    def clone_texts(self, texts: list[str], prompt_wav: str | os.PathLike, prompt_text: str | None = None,
+                    seed: int | None = None) -> list[Mars6Synthesis]:
+        """Speak every text in the voice of `prompt_wav` (its embedding and patches computed once); `seed`
+        replaces the options' seed for these texts."""
+        reference = self.reference_from_file(prompt_wav, prompt_text)
+        options = self.options
+        if seed is not None:
+            self.options = replace(options, seed=int(seed))
+        try:
+            return [self.synthesize(text, reference) for text in texts]
+        finally:
+            self.options = options
+
+    def create(self, *args, **kwargs):
+        """MARS6 has no voice creation: refused with the way to go."""
+        raise UserError(no_creation_message())
+
+    speak = create  # no saved voices either: a voice is a reference recording
 
     def synthesize(self, text: str, reference: Reference) -> Mars6Synthesis:
         opts = self.options
@@ -214,6 +250,11 @@ class Mars6TTS:
         cfg = self.model.cfg
         codes = dict(zip(self.streams, split_patches(patches, cfg.levels, cfg.codebook_size)))
         return decode_batch(self.codec, [codes], device=str(self.device))[0]
+
+
+def no_creation_message(option: str = "voice creation") -> str:
+    return (f"{option}: the mars6 family has no voice creation or saved voices; it clones a reference recording "
+            "(--prompt_wav, with --prompt_text for a deep clone)")
 
 
 def _usable(reference: Reference) -> bool:

@@ -73,13 +73,7 @@ A {family} text-to-speech model packed by tts_codec {info['tts_codec_version']} 
 
 ## Use
 
-```
-python -m tts_codec.bin.synthesize --model_dir {name} --text "Hello there." --gender female --seed 0 --out x.wav
-python -m tts_codec.bin.synthesize --model_dir {name} --text "Hello there." --prompt_wav ref.wav --seed 0 --out y.wav
-python -m tts_codec.bin.web_demo --model_dir {name}
-```
-In Python: `tts_codec.tts.model_dir.load_model_dir("{name}")` returns the pipeline (`.create`, `.clone`, `.speak`).
-
+{usage(name, family)}
 ## Training
 
 - **Command:** `{command}`
@@ -90,6 +84,23 @@ In Python: `tts_codec.tts.model_dir.load_model_dir("{name}")` returns the pipeli
 ## Scores (recipe stage 11)
 
 {scores_section(provenance.scores)}"""
+
+
+def usage(name: str, family: str) -> str:
+    """The card's commands: voice creation and clone for spark; clone (shallow, or deep with the transcript) for
+    mars6, which has no voice creation."""
+    say = f'python -m tts_codec.bin.synthesize --model_dir {name} --text "Hello there."'
+    if family == "mars6":
+        lines = [f"{say} --prompt_wav ref.wav --seed 0 --out x.wav",
+                 f'{say} --prompt_wav ref.wav --prompt_text "what ref.wav says" --seed 0 --out y.wav']
+        api = "(`.clone(text, prompt_wav, prompt_text)`; no voice creation)"
+    else:
+        lines = [f"{say} --gender female --seed 0 --out x.wav", f"{say} --prompt_wav ref.wav --seed 0 --out y.wav"]
+        api = "(`.create`, `.clone`, `.speak`)"
+    lines.append(f"python -m tts_codec.bin.web_demo --model_dir {name}")
+    commands = "\n".join(lines)
+    return (f"```\n{commands}\n```\nIn Python: `tts_codec.tts.model_dir.load_model_dir(\"{name}\")` returns the "
+            f"pipeline {api}.\n")
 
 
 def default_name(out_dir: str | os.PathLike) -> str:

@@ -5,6 +5,9 @@
 `codec/`, `lm/`, optional `ssl/`; or the official Spark-TTS one: `BiCodec/`, `LLM/`, `wav2vec2-large-xlsr-53/`)
 and every file with its size and sha256, so a truncated copy is refused by name. An official Spark-TTS directory
 without `model_dir.json` loads too. A new family plugs in with one line in `FAMILY_LOADERS`.
+
+Families: `spark` (BiCodec + Qwen2 LM: `SparkTTS`, clone and voice creation) and `mars6` (SNAC + MARS6: `Mars6TTS`,
+clone only; `codec/`, `lm/` and, when its speaker extractor is a local WavLM, `speaker/`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ LAYOUTS = ("tts_codec", "official")
 #: family -> "module:function" building its TTS object from (root, manifest, **options); imported on use.
 FAMILY_LOADERS: dict[str, str] = {
     "spark": "tts_codec.tts.model_dir:load_spark",
+    "mars6": "tts_codec.tts.model_dir:load_mars6",
 }
 
 
@@ -114,6 +118,29 @@ def load_model_dir(path: str | os.PathLike, **options: Any) -> Any:
                     "official Spark-TTS directory (BiCodec/ + LLM/)")
 
 
+def model_family(model_dir: str | os.PathLike | None = None, lm_dir: str | os.PathLike | None = None) -> str:
+    """The family of a model, read from its files without loading it: a packed dir's manifest (an official
+    Spark-TTS dir is "spark"), or the kind of LM dir (`lm_dir_family`); "" when the dir is not one of these (the
+    loader then says why)."""
+    if model_dir is not None:
+        root = Path(model_dir)
+        if (root / MANIFEST).is_file():
+            return read_manifest(root)["family"]
+        return "spark" if root.is_dir() and is_official_spark_root(root) else ""
+    return lm_dir_family(Path(lm_dir)) if lm_dir is not None and Path(lm_dir).is_dir() else ""
+
+
+def lm_dir_family(lm_dir: Path) -> str:
+    """"spark" for an LLM dir (`config.json`, stage 8 of the spark family), "mars6" for a MARS6 dir (`config.yaml`
+    and `model.safetensors`); anything else is refused by name."""
+    if (lm_dir / "config.json").is_file():
+        return "spark"
+    if (lm_dir / "config.yaml").is_file() and (lm_dir / "model.safetensors").is_file():
+        return "mars6"
+    raise UserError(f"{lm_dir}: no config.json (a Spark LLM dir) nor config.yaml + model.safetensors (a MARS6 "
+                    "dir); give the model dir stage 8 wrote (exp/lm_<tag>/model)")
+
+
 def family_loader(family: str) -> Callable[..., Any]:
     module, _, name = FAMILY_LOADERS[family].partition(":")
     return getattr(importlib.import_module(module), name)
@@ -133,3 +160,21 @@ def load_spark(root: Path, manifest: dict[str, Any], **options: Any) -> Any:
         config["ssl_conf"]["model_dir"] = str(root / parts["ssl"])
         tts.codec.set_ssl_extractor(SSLFeatureExtractor.from_config(config))
     return tts
+
+
+def load_mars6(root: Path, manifest: dict[str, Any], device: str = "cpu", options: Any = None,
+               lm_dtype: str = "float32") -> Any:
+    """Mars6TTS of a packed dir; a bundled speaker extractor (`parts.speaker`, a WavLM-SV copy) replaces the one the
+    LM config names.
+
+    Args:
+        options: `tts_codec.tts.mars6.Mars6Options` (None: the official inference defaults).
+        lm_dtype: MARS6 runs in float32 only (the option exists for the CLI's sake and refuses anything else).
+    """
+    from tts_codec.tts.mars6 import Mars6TTS
+
+    if lm_dtype != "float32":
+        raise UserError(f"--lm_dtype {lm_dtype}: the mars6 family runs in float32 only")
+    parts = manifest["parts"]
+    speaker = str(root / parts["speaker"]) if parts.get("speaker") else None
+    return Mars6TTS.from_dirs(root / parts["codec"], root / parts["lm"], device, speaker, options)

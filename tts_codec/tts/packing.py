@@ -1,6 +1,7 @@
 """Packing (recipe stage 12): a trained codec dir + LM dir -> one packed model dir (`tts_codec.tts.model_dir`),
 in our layout (`codec/`, `lm/`, `ssl/`) or the official Spark-TTS one (`BiCodec/`, `LLM/`,
-`wav2vec2-large-xlsr-53/`, root `config.yaml`) that the official inference code opens.
+`wav2vec2-large-xlsr-53/`, root `config.yaml`) that the official inference code opens. The mars6 family (SNAC +
+MARS6) packs in our layout through the same steps (`tts_codec.tts.packing_mars6`).
 
 The inputs are loaded and checked before anything is written; the dir is built aside and renamed into place
 (`tts_codec.atomic.replace_dir`), and it must load back before it replaces an older one. Weights are written as
@@ -14,8 +15,9 @@ import logging
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import yaml
@@ -30,6 +32,26 @@ log = logging.getLogger(__name__)
 OFFICIAL_SSL_LAYERS = [11, 14, 16]  # hard-coded in the official BiCodec feature extractor
 OFFICIAL_SSL_DIR = "wav2vec2-large-xlsr-53"
 WEIGHTS_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def pack_model(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir: str | os.PathLike,
+               provenance: Provenance | None = None, family: str = "auto", official_layout: bool = False,
+               overwrite: bool = False, weights_dtype: str = "float32") -> dict[str, Any]:
+    """Pack with the packer of `family` ("auto": the LM dir's, see `model_dir.lm_dir_family`)."""
+    from tts_codec.tts.model_dir import lm_dir_family
+
+    check_inputs(codec_dir, lm_dir, weights_dtype)
+    family = lm_dir_family(Path(lm_dir)) if family == "auto" else family
+    if family == "mars6":
+        from tts_codec.tts.packing_mars6 import pack_mars6
+
+        if official_layout:
+            raise UserError("--official_layout true: the official layout is Spark-TTS's; a mars6 model packs in "
+                            "ours (--official_layout false)")
+        return pack_mars6(codec_dir, lm_dir, out_dir, provenance, overwrite, weights_dtype)
+    if family != "spark":
+        raise UserError(f"--model_family {family!r}: choose auto, spark or mars6")
+    return pack_spark(codec_dir, lm_dir, out_dir, provenance, official_layout, overwrite, weights_dtype)
 
 
 def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -47,14 +69,8 @@ def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
     from tts_codec.lm.spark.examples import check_codes
     from tts_codec.lm.spark.model import load_llm_dir
 
-    codec_dir, lm_dir, provenance = Path(codec_dir), Path(lm_dir), provenance or Provenance()
-    if weights_dtype not in WEIGHTS_DTYPES:
-        raise UserError(f"--weights_dtype {weights_dtype!r}: choose one of {sorted(WEIGHTS_DTYPES)}")
-    for option, path in (("--codec_dir", codec_dir), ("--lm_dir", lm_dir)):
-        if not path.is_dir():
-            raise UserError(f"{option} {path}: no such directory")
-    refuse_input_as_output(out_dir, [codec_dir, lm_dir], "model dir")  # before the (slow) loading, and again
-    refuse_to_clobber(out_dir, overwrite, "model dir")                 # by replace_dir when writing
+    codec_dir, lm_dir = Path(codec_dir), Path(lm_dir)
+    check_inputs(codec_dir, lm_dir, weights_dtype, out_dir, overwrite)
     codec = codec_class_for_dir(codec_dir).from_pretrained(codec_dir)
     lm, vocab = load_llm_dir(lm_dir)
     check_codes(codec.codes_info(), vocab, f"codec {codec_dir} with LM {lm_dir}")
@@ -62,27 +78,63 @@ def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
         check_official_exportable(codec)
     ssl_dir = wav2vec2_dir(codec.config)
     layout = "official" if official_layout else "tts_codec"
-    info = {"tts_codec_version": tts_codec.__version__, "commit": source_commit(), "format": FORMAT,
-            "version": VERSION, "sample_rate": int(codec.sample_rate),
-            "packed": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    with replace_dir(out_dir, inputs=[codec_dir, lm_dir], overwrite=overwrite, what="model dir") as tmp:
+
+    def write_parts(tmp: Path) -> dict[str, str | None]:
         if official_layout:
-            parts = write_official_layout(codec, lm, lm_dir, ssl_dir, tmp)
-        else:
-            parts = write_our_layout(codec, lm, lm_dir, ssl_dir, tmp)
+            return write_official_layout(codec, lm, lm_dir, ssl_dir, tmp)
+        return write_our_layout(codec, lm, lm_dir, ssl_dir, tmp)
+
+    packed = PackedDir("spark", layout, int(codec.sample_rate), spark_summary(codec, lm, ssl_dir))
+    return write_packed_dir(packed, write_parts, [codec_dir, lm_dir], out_dir, provenance, overwrite, weights_dtype)
+
+
+def check_inputs(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, weights_dtype: str,
+                 out_dir: str | os.PathLike | None = None, overwrite: bool = False) -> None:
+    """The checks before any (slow) model loading: a known dtype, both dirs present, an output that is no input and
+    clobbers nothing (checked again by replace_dir when writing)."""
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise UserError(f"--weights_dtype {weights_dtype!r}: choose one of {sorted(WEIGHTS_DTYPES)}")
+    for option, path in (("--codec_dir", Path(codec_dir)), ("--lm_dir", Path(lm_dir))):
+        if not path.is_dir():
+            raise UserError(f"{option} {path}: no such directory")
+    if out_dir is not None:
+        refuse_input_as_output(out_dir, [codec_dir, lm_dir], "model dir")
+        refuse_to_clobber(out_dir, overwrite, "model dir")
+
+
+@dataclass
+class PackedDir:
+    """What the manifest and the card say of a packed dir: family, layout, sample rate, the card's fact table."""
+
+    family: str
+    layout: str
+    sample_rate: int
+    summary: dict[str, Any]
+
+
+def write_packed_dir(packed: PackedDir, write_parts: Callable[[Path], dict[str, str | None]], inputs: list[Path],
+                     out_dir: str | os.PathLike, provenance: Provenance | None, overwrite: bool,
+                     weights_dtype: str) -> dict[str, Any]:
+    """Build the dir aside (`write_parts(tmp)` writes the models and returns the manifest's parts), cast its
+    weights, add the model card and the manifest, load it back, then rename it into place; returns the manifest."""
+    info = {"tts_codec_version": tts_codec.__version__, "commit": source_commit(), "format": FORMAT,
+            "version": VERSION, "sample_rate": packed.sample_rate,
+            "packed": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    with replace_dir(out_dir, inputs=inputs, overwrite=overwrite, what="model dir") as tmp:
+        parts = write_parts(tmp)
         if weights_dtype != "float32":
             cast_safetensors(tmp, WEIGHTS_DTYPES[weights_dtype])
             compact_json(tmp, "tokenizer.json")
             info["weights_dtype"] = weights_dtype
-        card = render_card(default_name(out_dir), "spark", layout, spark_summary(codec, lm, ssl_dir), provenance,
-                           info)
+        card = render_card(default_name(out_dir), packed.family, packed.layout, packed.summary,
+                           provenance or Provenance(), info)
         with atomic_write(tmp / CARD) as handle:
             handle.write(card)
-        manifest = write_manifest(tmp, "spark", layout, parts, {k: info[k] for k in info if k not in
-                                                                ("format", "version")})
+        manifest = write_manifest(tmp, packed.family, packed.layout, parts,
+                                  {k: info[k] for k in info if k not in ("format", "version")})
         load_model_dir(tmp)  # the new dir must load before it replaces anything
-    log.info("packed %s + %s -> %s (%s layout, %d files)", codec_dir, lm_dir, out_dir, layout,
-             len(manifest["files"]))
+    log.info("packed %s -> %s (%s, %s layout, %d files)", " + ".join(map(str, inputs)), out_dir, packed.family,
+             packed.layout, len(manifest["files"]))
     return manifest
 
 

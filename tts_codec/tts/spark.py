@@ -122,6 +122,9 @@ class SparkTTS:
             ids beyond the codec's codebooks are masked (always on: the codec could not decode them).
     """
 
+    family = "spark"
+    modes = ("clone", "create", "voice")  # what the web page and the synthesis CLI offer for this family
+
     def __init__(self, codec: Codec, lm: torch.nn.Module, vocab: SparkVocab, max_chars: int = 300,
                  prompt_join: str = "auto", sentence_gap: float = 0.1, fast_decode: FastDecodeConfig | None = None,
                  grammar: bool = True):

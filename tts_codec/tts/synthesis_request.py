@@ -36,7 +36,8 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--do_sample", type=str2bool, default=defaults.do_sample, help="false: greedy")
     parser.add_argument("--temperature", type=positive_float, default=defaults.temperature)
     parser.add_argument("--top_k", type=non_negative_int, default=defaults.top_k, help="0: no top-k filter")
-    parser.add_argument("--top_p", type=number_type(float, low=0, high=1, low_open=True), default=defaults.top_p)
+    parser.add_argument("--top_p", type=number_type(float, low=0, high=1, low_open=True), default=None,
+                        help=f"nucleus sampling (default: spark {defaults.top_p}, mars6 its official 0.2)")
     parser.add_argument("--max_new_tokens", type=positive_int, default=defaults.max_new_tokens)
     parser.add_argument("--max_retries", type=non_negative_int, default=defaults.max_retries,
                         help="new draws for an undecodable output")
@@ -44,14 +45,15 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
-    """The SamplingConfig of options added by `add_sampling_options`."""
-    return SamplingConfig(**{f.name: getattr(args, f.name) for f in fields(SamplingConfig)})
+    """The SamplingConfig of options added by `add_sampling_options` (an unset --top_p: the spark default)."""
+    values = {f.name: getattr(args, f.name) for f in fields(SamplingConfig)}
+    return SamplingConfig(**{**values, "top_p": values["top_p"] or SamplingConfig.top_p})
 
 
 def load_tts(model_dir: str | None = None, codec_dir: str | None = None, lm_dir: str | None = None,
              **options: Any) -> Any:
     """The TTS object of `model_dir`, or of the `codec_dir` + `lm_dir` pair (exactly one of the two forms)."""
-    from tts_codec.tts.model_dir import load_model_dir
+    from tts_codec.tts.model_dir import load_model_dir, model_family
 
     if model_dir and (codec_dir or lm_dir):
         raise UserError("give --model_dir, or --codec_dir with --lm_dir, not both")
@@ -59,6 +61,12 @@ def load_tts(model_dir: str | None = None, codec_dir: str | None = None, lm_dir:
         return load_model_dir(model_dir, **options)
     if not (codec_dir and lm_dir):
         raise UserError("no model: give --model_dir DIR, or --codec_dir and --lm_dir together")
+    if model_family(lm_dir=lm_dir) == "mars6":
+        from tts_codec.tts.mars6 import Mars6TTS
+
+        if options.pop("lm_dtype", "float32") != "float32":
+            raise UserError("--lm_dtype: the mars6 family runs in float32 only")
+        return Mars6TTS.from_dirs(codec_dir, lm_dir, **options)
     from tts_codec.tts.spark import SparkTTS
 
     return SparkTTS.from_dirs(codec_dir, lm_dir, **options)
@@ -128,7 +136,11 @@ def read_text_file(path: str | os.PathLike) -> list[tuple[int, str]]:
 
 
 def speak_texts(tts: Any, texts: Sequence[str], choice: VoiceChoice, sampling: SamplingConfig) -> list[Any]:
-    """Speak every text in one voice: the clone's, the saved one, or the one created for the first text."""
+    """Speak every text in one voice: the clone's, the saved one, or the one created for the first text (a mars6
+    model: clone only, with the seed of `sampling`; its other settings are the model's `options`)."""
+    require_mode(tts, choice.mode)
+    if tts.family == "mars6":
+        return tts.clone_texts(list(texts), choice.prompt_wav, choice.prompt_text, seed=sampling.seed)
     if choice.mode == "clone":
         voice, reference = tts.voice_from_file(choice.prompt_wav, choice.prompt_text)
     elif choice.mode == "voice":
@@ -141,6 +153,18 @@ def speak_texts(tts: Any, texts: Sequence[str], choice: VoiceChoice, sampling: S
 
     return [tts.synthesize_one(Request(choice.mode, text, voice=voice, reference=reference), sampling)
             for text in texts]
+
+
+#: how a user asks for each voice mode
+MODE_OPTIONS = {"clone": "--prompt_wav (voice clone)", "create": "--gender (voice creation)",
+                "voice": "--voice (a saved voice)"}
+
+
+def require_mode(tts: Any, mode: str) -> None:
+    """Refuse a voice mode the model's family does not offer (`tts.modes`; a TTS object or its class)."""
+    if mode not in tts.modes:
+        offered = ", ".join(MODE_OPTIONS[m] for m in tts.modes)
+        raise UserError(f"{MODE_OPTIONS[mode]}: a {tts.family} model does not offer this; it offers {offered}")
 
 
 def wav_of(result: Any) -> np.ndarray:

@@ -45,7 +45,7 @@ def save_model_dir(model: Mars6, config: dict[str, Any], tokenizer_dir: str | Pa
 
 def load_model_dir(path: str | Path) -> tuple[Mars6, Mars6Text, dict[str, Any]]:
     """(model in eval mode, text front-end, config) of a model dir."""
-    from safetensors.torch import load_file
+    from tts_codec.codecs.bicodec.checkpoint import read_weights
 
     path = Path(path)
     if not (path / "config.yaml").is_file() or not (path / WEIGHTS).is_file():
@@ -53,8 +53,9 @@ def load_model_dir(path: str | Path) -> tuple[Mars6, Mars6Text, dict[str, Any]]:
     config = load_config(path / "config.yaml")
     text = Mars6Text.load(path)
     model = Mars6(model_config(config, text))
+    state = read_weights(path / WEIGHTS)[0]  # a truncated or corrupt file is refused by name
     try:
-        model.load_state_dict(load_file(str(path / WEIGHTS)))
+        model.load_state_dict(state)
     except RuntimeError as err:
         raise UserError(f"{path / WEIGHTS}: does not fit config.yaml ({str(err).splitlines()[0]})") from None
     return model.eval(), text, config
