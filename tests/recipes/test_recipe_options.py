@@ -30,18 +30,24 @@ BAD = [
     (("--codec_config", "conf/none.yaml"), "--codec_config conf/none.yaml: no such file"),
     (("--lm_config", "conf/lm.yaml"), "--lm_config conf/lm.yaml: no such file"),
     (("--asr_beam", "0"), "--asr_beam must be a whole number >= 1, not '0'"),
-    # stages that exist for no family yet: an error when nothing else is selected (skipped inside a wider range)
-    (("--stage", "9", "--stop_stage", "9"), "--stage 9 --stop_stage 9: stage(s) 9 are not implemented yet"),
+    # a stage the family does not have: an error when nothing else is selected (skipped inside a wider range)
+    (("--stage", "9", "--stop_stage", "9"), "--model_family spark: stage(s) 9 do not exist yet for spark"),
+    (("--model_family", "mars6", "--stage", "12"), "--model_family mars6: stage(s) 12 do not exist yet for mars6 "
+                                                   "(its stages: 1 2 3 4 5 6 7 8 9 10 11); nothing to run"),
     # stages 10 (TTS decoding) and 12 (packing) need the LM of stage 8: alone without it an error (skipped inside a
     # wider range)
     (("--stage", "9", "--stop_stage", "10"), "--stage 9 --stop_stage 10: stage 10 needs the LM of stage 8"),
     (("--stage", "12"), "--stage 12 --stop_stage 12: stage 12 needs the LM of stage 8"),
     (("--bpe_vocab_size", "0"), "--bpe_vocab_size must be a whole number >= 1, not '0'"),
     (("--pretrained_llm_dir", "/nonexistent/LLM"), "--pretrained_llm_dir /nonexistent/LLM: no such directory"),
-    # stages of another family: an error before anything runs (the codec stages would train the wrong codec)
-    (("--model_family", "mars6"), "--model_family mars6: stage(s) 3 4 5 6 7 8 10 12 do not exist yet for mars6 (its "
-                                  "stages: 1 2 11; e.g. --stop_stage 2 prepares its 24000 Hz data)"),
-    (("--model_family", "mars6", "--stage", "5", "--stop_stage", "6"), "stage(s) 5 6 do not exist yet for mars6"),
+    # stage 9 (mars6: preference fine-tuning) starts from the stage-8 LM
+    (("--model_family", "mars6", "--stage", "9", "--stop_stage", "10"),
+     "stage 9 10 needs the LM of stage 8 (exp/lm_mars6_mini/model/config.yaml"),
+    (("--deep_clone_mode", "deep"), "--deep_clone_mode must be none, fixed-ref or per-chunk, not 'deep'"),
+    (("--pref_per_spk", "1"), "--pref_per_spk must be a whole number >= 2, not '1'"),
+    (("--pref_config", "conf/none.yaml"), "--pref_config conf/none.yaml: no such file"),
+    (("--xvector_model_dir", "/nonexistent/wavlm"), "--xvector_model_dir /nonexistent/wavlm: no such directory"),
+    (("--model_family", "mars6", "--mars6_lm_config", "conf/none.yaml"), "--lm_config conf/none.yaml: no such file"),
 ]
 
 
@@ -53,3 +59,25 @@ def test_bad_option_is_one_line_and_runs_nothing(mini_recipe: Path, args: tuple,
     assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in proc.stderr and "stage 1: " not in proc.stderr  # the log line of stage 1
     assert not any((mini_recipe / d).exists() for d in ("data", "dump", "exp"))
+
+
+def test_voxbox_stage_3_keeps_the_corpus_pitch_and_speed_labels(tmp_path: Path) -> None:
+    """VoxBox's run.sh passes --keep_corpus_labels true: its metadata labels (local/data.sh) survive stage 3."""
+    import json
+
+    from tts_codec.data.datadir import DataDir
+    from tts_codec.testing.corpus_recipes import make_fixture_corpus, run_corpus_recipe
+
+    corpus = make_fixture_corpus("voxbox", tmp_path / "corpus")
+    tiny = Path(__file__).resolve().parents[2] / "conf" / "train" / "bicodec_tiny.yaml"
+    recipe, proc = run_corpus_recipe("voxbox", corpus, tmp_path / "work", "--stop_stage", "3", "--nj", "2",
+                                     "--local_data_opts", "--num_dev 2 --languages en", "--codec_config", str(tiny))
+    assert proc.returncode == 0
+    for dset in ("train", "test"):
+        metadata = DataDir.load(recipe / "data" / dset).extra
+        dump = recipe / "dump" / "raw" / dset
+        labels = DataDir.load(dump).extra
+        for name in ("utt2pitch", "utt2speed", "utt2pitch_value", "utt2speed_value"):
+            known = {u: v for u, v in metadata[name].items() if v != "unknown"}
+            assert known and all(labels[name][u] == v for u, v in known.items()), (dset, name)
+        assert json.loads((dump / "attributes_info.json").read_text())["keep_present"] is True

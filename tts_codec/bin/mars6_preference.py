@@ -3,21 +3,38 @@ scores them with the evaluation suite (offline Whisper WER, speaker similarity),
 (`<out_dir>/pairs.pt`, reused on a rerun), then trains the model with ORPO and exports `<out_dir>/model`.
 
 Resumable like stage 8 (`checkpoints/last.ckpt`). The learning rate is constant after a short warm-up.
+`--config FILE` (YAML, e.g. egs/mini/tts1/conf/mars6_orpo_tiny.yaml) sets any of the options below by name; flags
+on the command line win.
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from tts_codec.cli import new_parser, number_type, positive_float, positive_int, run_main, str2bool
+from tts_codec.errors import UserError
 
 log = logging.getLogger("mars6_preference")
 
 
+def _config_defaults(parser: argparse.ArgumentParser, path: str) -> dict[str, str]:
+    """The options of a YAML file as parser defaults (strings, so that argparse checks them like flags)."""
+    from tts_codec.config import load_config
+
+    known = {a.dest for a in parser._actions if not a.required} - {"help", "config"}
+    values = load_config(path)
+    if unknown := sorted(set(values) - known):
+        raise UserError(f"--config {path}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()
+            if v is not None}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = new_parser(__doc__)
+    p.add_argument("--config", default=None, help="YAML with any of these options by name (flags win)")
     p.add_argument("--lm_dir", required=True, help="stage-8 MARS6 model dir (exp/lm_<tag>/model)")
     p.add_argument("--codec_dir", required=True, help="codec model dir of the tokens")
     p.add_argument("--meta_lst", required=True, help="prompts: utt|prompt_text|prompt_wav|infer_text")
@@ -36,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ngpu", type=number_type(int, low=0), default=0)
     p.add_argument("--overwrite", type=str2bool, default=False, help="discard existing checkpoints")
     args = p.parse_args(argv)
+    if args.config:
+        p.set_defaults(**_config_defaults(p, args.config))
+        args = p.parse_args(argv)
 
     from tts_codec.config import load_config
     from tts_codec.lm.mars6.model_dir import load_model_dir

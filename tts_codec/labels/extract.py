@@ -183,6 +183,27 @@ def write_labels(out_dir: str | os.PathLike, tables: dict[str, dict[str, str]], 
         json.dump(info, handle, indent=2, sort_keys=True)
 
 
+def keep_present(data: DataDir, tables: dict[str, dict[str, str]],
+                 info: dict) -> tuple[dict[str, dict[str, str]], dict]:
+    """The labels `data` already has (a corpus' own, e.g. VoxBox's metadata pitch/speed), kept where known; the
+    measured `tables` fill in only what is missing or `unknown`. The info record notes it, so that a labelling
+    that replaced them does not count as the same one.
+
+    Returns:
+        (tables, info) ready for `write_labels`.
+    """
+    kept = Counter()
+    merged = {name: dict(table) for name, table in tables.items()}
+    for name in MEASURED_FILES:
+        for utt, value in (data.extra.get(name) or {}).items():
+            if utt in merged[name] and value != UNKNOWN:
+                merged[name][utt] = value
+                kept[name] += 1
+    log.info("kept the corpus labels of %s: %s", data.path,
+             ", ".join(f"{name} {kept[name]}" for name in MEASURED_FILES))
+    return merged, {**info, "keep_present": True}
+
+
 def merge_parts(parts: Sequence[str | os.PathLike], data: DataDir) -> tuple[dict[str, dict[str, str]], dict]:
     """Join the labels of the parts of a split data dir; they must share one settings record and together cover
     exactly the utterances of `data`.

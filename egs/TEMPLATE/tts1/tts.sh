@@ -21,21 +21,33 @@ test_sets="test"
 min_dur=0.5             # seconds; shorter utterances are dropped in stage 2
 max_dur=30              # seconds; longer utterances are dropped in stage 2
 local_data_opts=""      # passed to local/data.sh
-dumpdir=dump
+dumpdir=""              # empty: the family's (spark: dump; mars6: dump/mars6, so its 24 kHz data sits beside spark's)
 expdir=exp
 force=false             # true: redo stages whose .done marker exists
-codec_config=""         # codec training config (stage 3 uses its ssl_conf, stage 5 trains with it)
+codec_config=""         # codec training config (stage 3 uses its ssl_conf, stage 5 trains with it); default below
 codec_tag=""            # experiment name of the codec (default: the codec config's file name)
 ssl_model_dir=""        # local wav2vec2 directory for the SSL features (overrides the config's ssl_conf.model_dir)
 codec_max_steps=""      # training steps (default: the config's trainer.max_steps)
 codec_args=""           # extra options appended to stage 5's tts_codec.bin.train_codec call, e.g. "--batch_size 4"
-bpe_vocab_size=1000     # stage 4: BPE vocabulary of the text tokenizer trained on the training text
+bpe_vocab_size=""       # stage 4: BPE vocabulary of the text tokenizer; empty: the family's (below)
 pretrained_llm_dir=""   # stage 4: an official Spark-TTS LLM/ dir whose tokenizer is used unchanged
 token_list=""           # stage 4's tokenizer dir (default: data/token_list/<family>_bpe<N>, or <family>_pretrained)
-lm_config=""            # LM training config (stage 8, e.g. conf/lm/spark_tiny.yaml)
+lm_config=""            # LM training config (stage 8, e.g. conf/lm/spark_tiny.yaml); default below
+# Per-family defaults of the three options above: a recipe's run.sh names both families' configs, --model_family
+# picks, and a plain --codec_config / --lm_config / --bpe_vocab_size wins.
+spark_codec_config="" ; spark_lm_config="" ; spark_bpe_vocab_size=1000
+mars6_codec_config="" ; mars6_lm_config="" ; mars6_bpe_vocab_size=512
 lm_args=""              # extra options appended to stage 8's tts_codec.bin.train_lm call, e.g. "--max_steps 20"
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
-tts_decode_args=""      # extra options of stage 10's tts_codec.bin.tts_decode, e.g. "--max_new_tokens 500"
+keep_corpus_labels=false  # stage 3: keep the pitch/speed labels a corpus ships (e.g. VoxBox's metadata) where known
+xvector_model_dir=""    # mars6 stages 3, 9, 10: a local WavLM-SV dir for the x-vectors (default: the LM config's
+                        # speaker_embedding section)
+pref_config=""          # mars6 stage 9: tts_codec.bin.mars6_preference options (YAML, e.g. conf/mars6_orpo.yaml)
+pref_args=""            # extra options appended to stage 9's mars6_preference call, e.g. "--max_steps 5"
+pref_set=""             # stage 9's prompts: utterances of this set (default: the training set) ...
+pref_per_spk=2          # ... this many per speaker, each cloned from another utterance of its speaker
+deep_clone_mode=none    # mars6 stage 10: none (shallow clone), fixed-ref or per-chunk (deep clone with the prompt)
+tts_decode_args=""      # extra options of stage 10's decoder (tts_decode; mars6: mars6_decode), e.g. "--seed 1"
 codec_metrics="pesq,stoi,mel,sim,dnsmos"   # stage 7 (tts_codec.bin.score --metrics)
 # stage 11 (pitch/speed: against the stage-3 labels); EER is added when the test set has several speakers
 tts_metrics="wer,sim_o,dnsmos,gender,pitch,speed"
@@ -48,7 +60,7 @@ Usage: $0 [options]   (usually called through a recipe's run.sh)
 Stages (--stage N --stop_stage M):
    1 data preparation (local/data.sh)        7 codec resynthesis + codec scoring
    2 audio formatting (resample, filter)      8 LM training
-   3 feature extraction                       9 preference fine-tuning
+   3 features, x-vectors (mars6), labels      9 preference fine-tuning (mars6: ORPO)
    4 text tokenizer                          10 TTS decoding
    5 codec training                          11 scoring and reports
    6 codec tokenization                      12 packing
@@ -56,21 +68,31 @@ Options (default in brackets):
   --stage [${stage}] --stop_stage [${stop_stage}] --nj [${nj}] --inference_nj [${inference_nj}]
   --ngpu [${ngpu}] --num_nodes [${num_nodes}] --model_family [${model_family}] (spark|mars6) --fs [family default]
   --train_set [${train_set}] --valid_set [${valid_set}] --test_sets ["${test_sets}"]
-  --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [${dumpdir}] --expdir [${expdir}]
+  --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [dump; mars6: dump/mars6]
+  --expdir [${expdir}]
   --force [${force}]  redo stages that are marked done
   --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
   --codec_args [""]   extra options of stage 5's python -m tts_codec.bin.train_codec (as ESPnet's --train_args)
-  --bpe_vocab_size [${bpe_vocab_size}] --pretrained_llm_dir [""] --token_list [data/token_list/<family>_bpe<N>]
+  --bpe_vocab_size [family's] --pretrained_llm_dir [""] --token_list [data/token_list/<family>_bpe<N>]
+  --{spark,mars6}_{codec_config,lm_config,bpe_vocab_size}  each family's default of --codec_config, --lm_config
+                      and --bpe_vocab_size (a recipe's run.sh sets both families'; BPE: spark 1000, mars6 512)
   --lm_config [""] --lm_tag [config name]
   --lm_args [""]      extra options of stage 8's python -m tts_codec.bin.train_lm (e.g. "--max_steps 20")
-  --tts_decode_args [""]  extra options of stage 10's python -m tts_codec.bin.tts_decode (sampling, batch size)
+  --keep_corpus_labels [${keep_corpus_labels}]  stage 3: keep a corpus' own pitch/speed labels, measure only the rest
+  --xvector_model_dir [LM config]  mars6: local WavLM-SV dir of the x-vectors (stages 3, 9, 10)
+  --pref_config [""] --pref_args [""]  mars6 stage 9: python -m tts_codec.bin.mars6_preference --config / extra options
+  --pref_set [train_set] --pref_per_spk [${pref_per_spk}]  stage 9's prompts (utterances per speaker of that set)
+  --deep_clone_mode [${deep_clone_mode}] (none|fixed-ref|per-chunk)  mars6 stage 10: shallow or deep clone
+  --tts_decode_args [""]  extra options of stage 10's python -m tts_codec.bin.tts_decode (mars6: mars6_decode)
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
-Stages that do not exist yet: 9 for every family (skipped with a message inside a range that
-has other stages; a range of only such stages is an error), and 3-8, 10, 12 for mars6 (an error before anything
-runs: SNAC and MARS6 are not in this version). Stages 10 and 12 need the LM of stage 8 (skipped without it,
-likewise). Stage 12 packs the models into ${expdir}/packed/<lm_tag> (python -m tts_codec.bin.pack_model).
+Families: spark has stages 1-8, 10-12; mars6 (SNAC + MARS6 at 24 kHz) has 1-11 (packing a MARS6 model is not
+in this version). A stage the family does not have is skipped with a message inside a range that has other stages;
+a range of only such stages is an error. Stages 9, 10, 12 need the LM of stage 8 (skipped without it, likewise).
+mars6: stage 3 writes x-vectors (<dumpdir>/xvector/<set>), stage 9 fine-tunes the stage-8 model with ORPO on
+automatically scored candidate pairs into ${expdir}/lm_<lm_tag>_pref, and stages 10-11 decode and score both
+models with the same seed. Stage 12 packs the models into ${expdir}/packed/<lm_tag> (tts_codec.bin.pack_model).
 EOF
 )
 
@@ -85,10 +107,20 @@ check_int() {  # check_int NAME MIN: --NAME must be a whole number >= MIN
 check_seconds() {  # check_seconds NAME: --NAME must be a number of seconds >= 0
   [[ "${!1}" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || option_error "--$1 must be a number of seconds >= 0, not '${!1}'"
 }
+[[ "${model_family}" =~ ^(spark|mars6)$ ]] \
+  || option_error "--model_family must be spark or mars6, not '${model_family}'"
+for opt in codec_config lm_config bpe_vocab_size; do  # the family's default where the option is not given
+  family_opt="${model_family}_${opt}"
+  [ -n "${!opt}" ] || printf -v "${opt}" '%s' "${!family_opt:-}"
+done
+
 last_stage=12
 for opt in stage stop_stage nj inference_nj num_nodes; do check_int "${opt}" 1; done
 check_int ngpu 0
 check_int bpe_vocab_size 1
+check_int pref_per_spk 2
+case "${deep_clone_mode}" in none|fixed-ref|per-chunk) ;;
+  *) option_error "--deep_clone_mode must be none, fixed-ref or per-chunk, not '${deep_clone_mode}'" ;; esac
 for opt in fs codec_max_steps; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
 check_int asr_beam 1
 check_seconds min_dur; check_seconds max_dur
@@ -97,29 +129,38 @@ awk -v a="${min_dur}" -v b="${max_dur}" 'BEGIN { exit !(a < b) }' \
 [ "${stage}" -le "${last_stage}" ] || option_error "--stage ${stage}: the stages are 1..${last_stage}"
 [ "${stop_stage}" -ge "${stage}" ] \
   || option_error "--stage ${stage} --stop_stage ${stop_stage} selects no stage (stop_stage must be >= stage)"
-for opt in ssl_model_dir asr_model_dir speaker_model_dir pretrained_llm_dir; do
+for opt in ssl_model_dir asr_model_dir speaker_model_dir pretrained_llm_dir xvector_model_dir; do
   [ -z "${!opt}" ] || [ -d "${!opt}" ] || option_error "--${opt} ${!opt}: no such directory"
 done
-for opt in codec_config lm_config; do
+for opt in codec_config lm_config pref_config; do
   [ -z "${!opt}" ] || [ -f "${!opt}" ] || option_error "--${opt} ${!opt}: no such file"
 done
 
-# ---- model families: their sample rate and the stages that exist for them. Stage code is family-neutral: the
-# Python verbs pick the codec/LM class from the configs' `codec:` key, never from a shell branch. ----
+# ---- model families: their sample rate, the stages that exist for them, what stage 3 extracts, the file that
+# marks a finished LM model dir, the dump and report roots. The Python verbs pick
+# the codec/LM class from the configs' `codec:`/`lm:` keys; these tables hold only what the stage commands differ in.
+# Packing MARS6 (stage 12) is not in this version: when tts_codec.bin.pack_model packs a MARS6 model dir, add 12 to
+# family_stages[mars6] (stage 12 already packs the stage-9 model when there is one). ----
 declare -A family_fs=([spark]=16000 [mars6]=24000)
-declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11 12" [mars6]="1 2 11")
-[ -n "${family_stages[${model_family}]:-}" ] \
-  || option_error "--model_family must be spark or mars6, not '${model_family}'"
+declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11 12" [mars6]="1 2 3 4 5 6 7 8 9 10 11")
+declare -A family_features=([spark]="ssl_feats labels" [mars6]="xvectors labels")
+declare -A family_lm_file=([spark]=config.json [mars6]=config.yaml)
+declare -A family_dumpdir=([spark]=dump [mars6]=dump/mars6)
+declare -A family_eval=([spark]=eval [mars6]=eval_mars6)   # stage 11's reports: <expdir>/<this>/<set>
 : "${fs:=${family_fs[${model_family}]}}"
+: "${dumpdir:=${family_dumpdir[${model_family}]}}"
+lm_file=${family_lm_file[${model_family}]}
+eval_root="${expdir}/${family_eval[${model_family}]}"
+has_feature() { [[ " ${family_features[${model_family}]} " == *" $1 "* ]]; }
 selected=() ; not_for_family=() ; not_for_any=()
 for n in $(seq "${stage}" "$(( stop_stage < last_stage ? stop_stage : last_stage ))"); do
   if [[ " ${family_stages[${model_family}]} " == *" ${n} "* ]]; then selected+=("${n}")
   elif [[ " ${family_stages[*]} " == *" ${n} "* ]]; then not_for_family+=("${n}")
   else not_for_any+=("${n}"); fi
 done
-[ ${#not_for_family[@]} -eq 0 ] || option_error "--model_family ${model_family}: stage(s) ${not_for_family[*]} do" \
-  "not exist yet for ${model_family} (its stages: ${family_stages[${model_family}]}; e.g. --stop_stage 2 prepares" \
-  "its ${fs} Hz data)"
+[ ${#selected[@]} -gt 0 ] || [ ${#not_for_family[@]} -eq 0 ] || option_error "--model_family ${model_family}:" \
+  "stage(s) ${not_for_family[*]} do not exist yet for ${model_family}" \
+  "(its stages: ${family_stages[${model_family}]}); nothing to run"
 [ ${#selected[@]} -gt 0 ] || option_error "--stage ${stage} --stop_stage ${stop_stage}: stage(s) ${not_for_any[*]}" \
   "are not implemented yet in tts_codec; nothing to run"
 . ./path.sh
@@ -130,10 +171,14 @@ fi
 if [ -z "${lm_tag}" ]; then
   if [ -n "${lm_config}" ]; then lm_tag=$(basename "${lm_config}" .yaml); else lm_tag=${model_family}; fi
 fi
-if [[ "${selected[*]}" = 10 || "${selected[*]}" = 12 ]] && [ ! -f "${expdir}/lm_${lm_tag}/model/config.json" ]; then
+# Stages 9, 10 and 12 use the stage-8 LM: selected alone (or only they) without it, that is an error.
+if [[ " 9 10 12 " == *" ${selected[*]} "* ]] && [ ! -f "${expdir}/lm_${lm_tag}/model/${lm_file}" ]; then
   option_error "--stage ${stage} --stop_stage ${stop_stage}: stage ${selected[*]} needs the LM of stage 8" \
-    "(${expdir}/lm_${lm_tag}/model/config.json; --lm_tag names it)"
+    "(${expdir}/lm_${lm_tag}/model/${lm_file}; --lm_tag names it)"
 fi
+for n in "${not_for_family[@]}"; do
+  log "stage ${n}: not a ${model_family} stage in this version (its stages: ${family_stages[${model_family}]}); skipped"
+done
 # The command that started the recipe (run.sh exports it, %q-quoted) minus its --stage, so that every stage can
 # print the exact command that resumes from it.
 if [ -n "${TTS_RUN_CMD:-}" ]; then eval "orig_cmd=(${TTS_RUN_CMD})"; else orig_cmd=("$0"); fi
@@ -145,10 +190,11 @@ for arg in "${orig_cmd[@]}"; do
 done
 run_cmd=$(printf '%q ' "${resume_cmd[@]}"); run_cmd=${run_cmd% }
 
-# stage_begin N NAME MARKER: returns 1 (skip) when N is outside --stage/--stop_stage or MARKER says it is done.
+in_range() { [[ " ${selected[*]} " == *" $1 "* ]]; }  # in_range N: stage N is selected and the family has it
+# stage_begin N NAME MARKER: returns 1 (skip) when N is not selected (in_range) or MARKER says it is done.
 stage_begin() {
   local n=$1 name=$2 marker=$3
-  [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] || return 1
+  in_range "${n}" || return 1
   if [ -f "${marker}" ] && [ "${force}" != true ]; then
     log "stage ${n} (${name}): already done (${marker}); --force true redoes it"
     return 1
@@ -165,11 +211,6 @@ stage_end() {  # stage_end N MARKER
   mkdir -p "$(dirname "$2")"
   date '+%Y-%m-%dT%H:%M:%S' > "$2"
   log "stage $1: done"
-}
-not_yet() {  # not_yet N NAME ISSUE: stages written down but not implemented in this version (see the checks)
-  if [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; then
-    log "stage $1 ($2): not implemented yet in tts_codec (tracked as: $3); skipped"
-  fi
 }
 # num_jobs DIR N: N, or fewer when DIR has fewer utterances than N.
 num_jobs() {
@@ -240,11 +281,16 @@ need_codec_config() {
   [ -n "${codec_config}" ] || { echo "$0: error: stage $1 needs --codec_config (a codec training config)" >&2; exit 2; }
   [ -f "${codec_config}" ] || { echo "$0: error: --codec_config ${codec_config}: no such file" >&2; exit 2; }
 }
+need_lm_config() {
+  [ -n "${lm_config}" ] || { echo "$0: error: stage $1 needs --lm_config (e.g. conf/lm/spark_tiny.yaml)" >&2; exit 2; }
+}
 ssl_opts=() ; [ -n "${ssl_model_dir}" ] && ssl_opts=(--ssl_model_dir "${ssl_model_dir}")
+xvector_opts=() ; [ -n "${xvector_model_dir}" ] && xvector_opts=(--model_dir "${xvector_model_dir}")
 
-# ---- 3. feature extraction (a spark stage, see family_stages): the frozen SSL features of the codec config
-# (kaldiio ark, one per job), then attribute labels ----
-if stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.stage3.${codec_tag}.done"; then
+# ---- 3. feature extraction (family_features): spark: the frozen SSL features of the codec config (kaldiio ark,
+# one per job); mars6: x-vectors; both: attribute labels ----
+if has_feature ssl_feats \
+  && stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.stage3.${codec_tag}.done"; then
   need_codec_config 3
   for dset in ${train_set} ${valid_set}; do
     n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
@@ -256,9 +302,33 @@ if stage_begin 3 "SSL feature extraction for codec training" "${dumpdir}/feats/.
   done
   stage_end 3 "${dumpdir}/feats/.stage3.${codec_tag}.done"
 fi
+# MARS6's speaker conditioning (mars6_snac.md §4): one embedding per utterance of the training and validation sets,
+# by the extractor of the LM config's speaker_embedding section (tts_codec.bin.extract_xvectors), nj parts whose
+# scps are merged. A part that is up to date is kept on a rerun.
+stage3x_done="${dumpdir}/xvector/.stage3.$(marker_key "${lm_config}" "${xvector_model_dir}" \
+  "${dumpdir}/raw/${train_set}/wav.scp" "${dumpdir}/raw/${valid_set}/wav.scp").done"
+if has_feature xvectors && stage_begin 3 "x-vectors -> ${dumpdir}/xvector" "${stage3x_done}"; then
+  need_lm_config 3
+  for dset in ${train_set} ${valid_set}; do
+    n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
+    utils/split_data.sh --per-utt "${dumpdir}/raw/${dset}" "${n}" >/dev/null
+    out="${dumpdir}/xvector/${dset}"
+    ${train_cmd} JOB=1:"${n}" "${out}/log/extract.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.extract_xvectors --config "${lm_config}" "${xvector_opts[@]}" \
+        --data_dir "${dumpdir}/raw/${dset}/split${n}utt/JOB" --output_dir "${out}/part.JOB" --overwrite true
+    for i in $(seq "${n}"); do cat "${out}/part.${i}/xvector.scp"; done | sort > "${out}/xvector.scp.tmp"
+    mv "${out}/xvector.scp.tmp" "${out}/xvector.scp"
+    log "  ${dset}: $(wc -l < "${out}/xvector.scp") x-vectors in ${out}/xvector.scp"
+  done
+  rm -f "${dumpdir}"/xvector/.stage3.*.done
+  stage_end 3 "${stage3x_done}"
+fi
 # Attribute labels of every set (utt2pitch, utt2speed, their fine values, utt2gender; tts_codec.labels), merged
 # into the dump data dirs: the LM is conditioned on them and stage 11 reads them as the intended labels.
-if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attributes/.stage3.done"; then
+# With --keep_corpus_labels true the labels the data dirs already hold (from local/data.sh) are kept where known.
+labels_done="${dumpdir}/attributes/.stage3.done"
+[ "${keep_corpus_labels}" = true ] && labels_done="${dumpdir}/attributes/.stage3.keep.done"
+if has_feature labels && stage_begin 3 "attribute labels (pitch, speed, gender)" "${labels_done}"; then
   for dset in ${all_sets}; do
     n=$(num_jobs "${dumpdir}/raw/${dset}" "${nj}")
     utils/split_data.sh --per-utt "${dumpdir}/raw/${dset}" "${n}" >/dev/null
@@ -268,15 +338,18 @@ if stage_begin 3 "attribute labels (pitch, speed, gender)" "${dumpdir}/attribute
       ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}/split${n}utt/JOB" \
         --out_dir "${parts}/part.JOB"
     ${PYTHON} -m tts_codec.bin.extract_attributes --data_dir "${dumpdir}/raw/${dset}" --overwrite true \
-      --merge $(for i in $(seq "${n}"); do echo "${parts}/part.${i}"; done)
+      --keep_present "${keep_corpus_labels}" --merge $(for i in $(seq "${n}"); do echo "${parts}/part.${i}"; done)
   done
-  stage_end 3 "${dumpdir}/attributes/.stage3.done"
+  rm -f "${dumpdir}"/attributes/.stage3.*done
+  stage_end 3 "${labels_done}"
 fi
 
 # ---- 4. text tokenizer of the LM (tts_codec.bin.train_text_tokenizer): a sentencepiece BPE trained on the
-# training text plus the Spark-TTS tokens, or with --pretrained_llm_dir the official LLM/ tokenizer unchanged ----
+# training text plus the Spark-TTS tokens (mars6: plus the MARS6 specials), or with --pretrained_llm_dir the
+# official LLM/ tokenizer unchanged ----
 if [ -n "${pretrained_llm_dir}" ]; then tok_opts=(--pretrained_dir "${pretrained_llm_dir}")
 else tok_opts=(--text "${dumpdir}/raw/${train_set}" --vocab_size "${bpe_vocab_size}"); fi
+[ "${model_family}" = spark ] || tok_opts+=(--model_family "${model_family}")  # the BPE with the family's specials
 stage4_done="${token_list}/.stage4.$(marker_key "${tok_opts[@]}" "${dumpdir}/raw/${train_set}/text").done"
 if stage_begin 4 "text tokenizer -> ${token_list}" "${stage4_done}"; then
   ${PYTHON} -m tts_codec.bin.train_text_tokenizer "${tok_opts[@]}" --output_dir "${token_list}" --overwrite true
@@ -298,7 +371,8 @@ if stage_begin 5 "codec training -> ${codec_exp}" "${codec_exp}/.stage5.done"; t
   stage_end 5 "${codec_exp}/.stage5.done"
 fi
 
-# ---- 6. codec tokenization of every set (semantic + global token streams, kaldiio ark/scp) ----
+# ---- 6. codec tokenization of every set (kaldiio ark/scp per token stream: BiCodec semantic + global, SNAC's 3
+# levels) ----
 codes_root="${dumpdir}/codes/${codec_tag}"
 if stage_begin 6 "codec tokenization -> ${codes_root}" "${codes_root}/.stage6.done"; then
   for dset in ${all_sets}; do
@@ -336,10 +410,12 @@ if stage_begin 7 "codec resynthesis and scoring (${codec_metrics})" "${codec_exp
 fi
 # ---- 8. LM training on the stage-6 codec tokens, the stage-3 labels and the stage-4 tokenizer (Lightning like
 # stage 5: 1 CPU, N GPUs with DDP, N nodes; an interrupted run resumes from checkpoints/last.ckpt) ----
-stage8_key=$(marker_key "${lm_config}" "${lm_args}" "${stage4_done}" "${codes_root}/.stage6.done")
+lm_data_opts=() ; stage8_inputs=("${lm_config}" "${lm_args}" "${stage4_done}" "${codes_root}/.stage6.done")
+if has_feature xvectors; then lm_data_opts=(--xvector_dir "${dumpdir}/xvector"); stage8_inputs+=("${stage3x_done}"); fi
+stage8_key=$(marker_key "${stage8_inputs[@]}")
 stage8_done="${lm_exp}/.stage8.${stage8_key}.done"
 if stage_begin 8 "LM training -> ${lm_exp}" "${stage8_done}"; then
-  [ -n "${lm_config}" ] || { echo "$0: error: stage 8 needs --lm_config (e.g. conf/lm/spark_tiny.yaml)" >&2; exit 2; }
+  need_lm_config 8
   [ -f "${token_list}/tokenizer_info.json" ] \
     || { echo "$0: error: stage 8 needs the tokenizer of stage 4 in ${token_list} (--token_list)" >&2; exit 2; }
   read -r -a lm_extra <<< "${lm_args}"  # split on blanks, never globbed
@@ -347,50 +423,114 @@ if stage_begin 8 "LM training -> ${lm_exp}" "${stage8_done}"; then
   ${cuda_cmd} --gpu "${ngpu}" "${lm_exp}/train.log" \
     ${PYTHON} -m tts_codec.bin.train_lm --config "${lm_config}" --train_data "${dumpdir}/raw/${train_set}" \
       --valid_data "${dumpdir}/raw/${valid_set}" --codes_dir "${codes_root}" --tokenizer_dir "${token_list}" \
-      --output_dir "${lm_exp}" --ngpu "${ngpu}" --num_nodes "${num_nodes}" --resume true "${lm_extra[@]}"
+      --output_dir "${lm_exp}" --ngpu "${ngpu}" --num_nodes "${num_nodes}" --resume true "${lm_data_opts[@]}" \
+      "${lm_extra[@]}"
   rm -f "${lm_exp}"/.stage8.*.done
   stage_end 8 "${stage8_done}"
 fi
-not_yet 9 "preference fine-tuning" "MARS6 issues"
-# ---- 10. TTS decoding of the test sets with the stage-8 LM and the stage-5 codec (tts_codec.bin.tts_decode, nj
-# parts, resumable): zero-shot clone of the clone list (prompt A: each prompt utterance's 32 global tokens) into
-# decode_<set>, and voice creation from each utterance's stage-3 gender/pitch/speed labels into decode_<set>_create.
-# Without an LM (stage 8 not run yet) a wider range skips it with a message (alone it is an error, see above). ----
-if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ] && [ ! -f "${lm_exp}/model/config.json" ]; then
-  log "stage 10 (TTS decoding): no LM in ${lm_exp}/model (stage 8); skipped"
-elif stage_begin 10 "TTS decoding (clone, create) -> ${lm_exp}/decode_*" "${lm_exp}/.stage10.done"; then
-  read -r -a decode_extra <<< "${tts_decode_args}"  # split on blanks, never globbed
-  for dset in ${test_sets}; do
-    ref="${dumpdir}/raw/${dset}"
-    list="${dumpdir}/eval/${dset}_clone"
-    [ -f "${list}/meta.lst" ] || ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${ref}" --out_dir "${list}"
-    n=$(num_jobs "${ref}" "${inference_nj}")
-    for task in clone create; do
-      dec="${lm_exp}/decode_${dset}" input=(--meta_lst "${list}/meta.lst")
-      [ "${task}" = clone ] || { dec="${dec}_${task}"; input=(--data_dir "${ref}"); }
-      rm -f "${dec}"/parts/done.* "${dec}/failed"  # a rerun (resume) merges only the parts it finishes
-      if ! ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
-        ${PYTHON} -m tts_codec.bin.tts_decode --task "${task}" "${input[@]}" --codec_dir "${codec_exp}/model" \
-          --lm_dir "${lm_exp}/model" --out_dir "${dec}" --nj "${n}" --nj_part JOB --overwrite "${force}" \
-          "${decode_extra[@]}"; then
-        # An LM that spoke no utterance at all is a result (stage 11 scores it as all missing), not a crash.
-        [ -f "${dec}/failed" ] && [ ! -s "${dec}/wav/wav.scp" ] || exit 1
-        log "  ${dset} ${task}: WARNING: every utterance was refused (see ${dec}/failed)"
-      fi
-      log "  ${dset} ${task}: $(wc -l < "${dec}/wav/wav.scp") wavs in ${dec}/wav, $(wc -l < "${dec}/failed")" \
-          "refused (${dec}/failed)"
-    done
+# ---- 9. preference fine-tuning (mars6; tts_codec.bin.mars6_preference): --pref_per_spk utterances per speaker of
+# --pref_set are cloned from another utterance of their speaker, --num_candidates samples each are scored (WER,
+# SIM), best and worst become a chosen/rejected pair, and ORPO fine-tunes the stage-8 model into ${lm_exp}_pref.
+# Resumable (pairs.pt, checkpoints/last.ckpt); changed inputs (another stage-8 model, options) start it afresh. ----
+pref_exp="${lm_exp}_pref"
+stage9_done="${pref_exp}/.stage9.$(marker_key "${pref_config}" "${pref_args}" "${pref_set:-${train_set}}" \
+  "${pref_per_spk}" "${xvector_model_dir}" "${asr_model_dir}" "${stage8_done}").done"
+# fresh_run DIR STAGE: true when DIR holds a finished run of STAGE with other inputs (or --force true): redo, not resume
+fresh_run() {
+  if [ "${force}" = true ] || ls "$1"/.stage"$2".*.done >/dev/null 2>&1; then echo true; else echo false; fi
+}
+if in_range 9 && [ ! -f "${lm_exp}/model/${lm_file}" ]; then
+  log "stage 9 (preference fine-tuning): no LM in ${lm_exp}/model (stage 8); skipped"
+elif stage_begin 9 "preference fine-tuning (ORPO) -> ${pref_exp}" "${stage9_done}"; then
+  src="${dumpdir}/raw/${pref_set:-${train_set}}"
+  prompts="${dumpdir}/eval/$(basename "${src}")_pref"
+  ${PYTHON} -m tts_codec.bin.subset_data_dir --per-spk "${pref_per_spk}" "${src}" "${prompts}/data" --overwrite true
+  ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${prompts}/data" --out_dir "${prompts}/list" \
+    --overwrite true
+  fresh=$(fresh_run "${pref_exp}" 9)
+  ${fresh} && rm -f "${pref_exp}/pairs.pt"
+  pref_opts=() ; [ -n "${pref_config}" ] && pref_opts+=(--config "${pref_config}")
+  [ -n "${asr_model_dir}" ] && pref_opts+=(--asr_model_dir "${asr_model_dir}")
+  [ -n "${xvector_model_dir}" ] && pref_opts+=(--speaker_model_dir "${xvector_model_dir}")
+  [ "${ngpu}" -gt 0 ] && pref_opts+=(--device cuda)  # candidate sampling; ORPO trains on --ngpu GPUs
+  read -r -a pref_extra <<< "${pref_args}"  # split on blanks, never globbed
+  log "  $(wc -l < "${prompts}/list/meta.lst") prompts (${prompts}/list/meta.lst); log: ${pref_exp}/train.log"
+  ${cuda_cmd} --gpu "${ngpu}" "${pref_exp}/train.log" \
+    ${PYTHON} -m tts_codec.bin.mars6_preference --lm_dir "${lm_exp}/model" --codec_dir "${codec_exp}/model" \
+      --meta_lst "${prompts}/list/meta.lst" --out_dir "${pref_exp}" --ngpu "${ngpu}" --overwrite "${fresh}" \
+      "${pref_opts[@]}" "${pref_extra[@]}"
+  rm -f "${pref_exp}"/.stage9.*.done
+  stage_end 9 "${stage9_done}"
+fi
+# ---- 10. TTS decoding of the test sets with the stage-5 codec and each LM (stage 8; mars6 also stage 9), nj parts,
+# resumable. spark (tts_codec.bin.tts_decode): zero-shot clone of the clone list (prompt A: each prompt utterance's
+# 32 global tokens) into decode_<set>, and voice creation from each utterance's stage-3 gender/pitch/speed labels
+# into decode_<set>_create. mars6 (tts_codec.bin.mars6_decode): the clone list, --deep_clone_mode none (shallow:
+# the prompt's x-vector) by default, into <lm exp>/decode_<set>, the stage-8 and the stage-9 model with the same
+# seed. Without an LM (stage 8 not run yet) a wider range skips it with a message (alone it is an error, see above).
+# A stage-10 run with other inputs (a retrained LM, other options) decodes afresh. ----
+stage10_done="${lm_exp}/.stage10.$(marker_key "${stage8_done}" "${tts_decode_args}" "${deep_clone_mode}" \
+  "$( [ -f "${pref_exp}/model/${lm_file}" ] && echo "${stage9_done}" || true)").done"
+# decode_spark DSET LIST N: both Spark tasks of one test set
+decode_spark() {
+  local dset=$1 list=$2 n=$3 task dec input
+  for task in clone create; do
+    dec="${lm_exp}/decode_${dset}" input=(--meta_lst "${list}/meta.lst")
+    [ "${task}" = clone ] || { dec="${dec}_${task}"; input=(--data_dir "${dumpdir}/raw/${dset}"); }
+    rm -f "${dec}"/parts/done.* "${dec}/failed"  # a rerun (resume) merges only the parts it finishes
+    if ! ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.tts_decode --task "${task}" "${input[@]}" --codec_dir "${codec_exp}/model" \
+        --lm_dir "${lm_exp}/model" --out_dir "${dec}" --nj "${n}" --nj_part JOB --overwrite "${fresh}" \
+        "${decode_extra[@]}"; then
+      # An LM that spoke no utterance at all is a result (stage 11 scores it as all missing), not a crash.
+      [ -f "${dec}/failed" ] && [ ! -s "${dec}/wav/wav.scp" ] || exit 1
+      log "  ${dset} ${task}: WARNING: every utterance was refused (see ${dec}/failed)"
+    fi
+    log "  ${dset} ${task}: $(wc -l < "${dec}/wav/wav.scp") wavs in ${dec}/wav, $(wc -l < "${dec}/failed")" \
+        "refused (${dec}/failed)"
   done
-  stage_end 10 "${lm_exp}/.stage10.done"
+}
+# decode_mars6 DSET LIST N: the clone list in N parts (round robin) with every MARS6 model there is, merged
+decode_mars6() {
+  local dset=$1 list=$2 n=$3 lm dec i spk_opts=()
+  [ -n "${xvector_model_dir}" ] && spk_opts=(--speaker_model_dir "${xvector_model_dir}")
+  for lm in "${lm_exp}" "${pref_exp}"; do
+    [ -f "${lm}/model/${lm_file}" ] || continue
+    dec="${lm}/decode_${dset}"
+    mkdir -p "${dec}/parts" "${dec}/wav"
+    awk -v n="${n}" -v d="${dec}/parts" '{ print > (d "/meta." ((NR - 1) % n + 1) ".lst") }' "${list}/meta.lst"
+    ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
+      ${PYTHON} -m tts_codec.bin.mars6_decode --codec_dir "${codec_exp}/model" --lm_dir "${lm}/model" \
+        --meta_lst "${dec}/parts/meta.JOB.lst" --out_dir "${dec}/parts/part.JOB" --overwrite "${fresh}" \
+        --deep_clone_mode "${deep_clone_mode}" "${spk_opts[@]}" "${decode_extra[@]}"
+    for i in $(seq "${n}"); do cat "${dec}/parts/part.${i}/wav/wav.scp"; done | sort > "${dec}/wav/wav.scp"
+    for i in $(seq "${n}"); do cat "${dec}/parts/part.${i}/timing"; done | sort > "${dec}/timing"
+    log "  ${dset}: $(wc -l < "${dec}/wav/wav.scp") wavs in ${dec}/wav ($(basename "${lm}"))"
+  done
+}
+if in_range 10 && [ ! -f "${lm_exp}/model/${lm_file}" ]; then
+  log "stage 10 (TTS decoding): no LM in ${lm_exp}/model (stage 8); skipped"
+elif stage_begin 10 "TTS decoding -> ${lm_exp}*/decode_*" "${stage10_done}"; then
+  read -r -a decode_extra <<< "${tts_decode_args}"  # split on blanks, never globbed
+  fresh=$(fresh_run "${lm_exp}" 10)
+  for dset in ${test_sets}; do
+    list="${dumpdir}/eval/${dset}_clone"
+    [ -f "${list}/meta.lst" ] || ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${dumpdir}/raw/${dset}" \
+      --out_dir "${list}"
+    "decode_${model_family}" "${dset}" "${list}" "$(num_jobs "${dumpdir}/raw/${dset}" "${inference_nj}")"
+  done
+  rm -f "${lm_exp}"/.stage10.*.done
+  stage_end 10 "${stage10_done}"
 fi
 # ---- 11. TTS scoring and reports: every system that has output for a test set, side by side ----
 # Systems: the ground truth (the ceiling of each proxy metric), the codec resynthesis (stage 7) and the TTS
 # output (stage 10) when they exist. Zero-shot clone protocol: each target's prompt is another utterance of the
 # same speaker with different text (make_eval_list clone); SIM-o compares the output with that prompt.
 # The marker names what was scored (metrics and every system's wav.scp), so new outputs are scored on a rerun.
-stage11_done="${expdir}/eval/.stage11.$( { echo "${tts_metrics}"; for dset in ${test_sets}; do
+stage11_done="${eval_root}/.stage11.$( { echo "${tts_metrics}"; for dset in ${test_sets}; do
   cat "${codec_exp}/decode_${dset}/wav/wav.scp" "${lm_exp}/decode_${dset}/wav/wav.scp" \
-    "${lm_exp}/decode_${dset}_create/wav/wav.scp" 2>/dev/null || true; done; } | cksum | cut -d' ' -f1).done"
+    "${lm_exp}/decode_${dset}_create/wav/wav.scp" "${pref_exp}/decode_${dset}/wav/wav.scp" 2>/dev/null || true
+  done; } | cksum | cut -d' ' -f1).done"
 if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
   for dset in ${test_sets}; do
     ref="${dumpdir}/raw/${dset}"
@@ -408,10 +548,11 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
     for system in "ground_truth:${ref}/wav.scp" \
                   "codec_${codec_tag}:${codec_exp}/decode_${dset}/wav/wav.scp" \
                   "lm_${lm_tag}:${lm_exp}/decode_${dset}/wav/wav.scp" \
-                  "lm_${lm_tag}_create:${lm_exp}/decode_${dset}_create/wav/wav.scp"; do
+                  "lm_${lm_tag}_create:${lm_exp}/decode_${dset}_create/wav/wav.scp" \
+                  "lm_${lm_tag}_pref:${pref_exp}/decode_${dset}/wav/wav.scp"; do
       name=${system%%:*} gen=${system#*:}
       [ -s "${gen}" ] || { log "  ${dset}: no output of ${name} (${gen} missing or empty); not scored"; continue; }
-      out="${expdir}/eval/${dset}/${name}"
+      out="${eval_root}/${dset}/${name}"
       if [[ "${name}" == *_create ]]; then  # voice creation has no prompt: no SIM-o/EER; the labels are the target
         score_system "${out}" "${ref}" "${gen}" "$(echo ",${tts_metrics}," | sed 's/,sim_o,/,/; s/^,//; s/,$//')" \
           --protocol "voice creation (${dset})" --overwrite true
@@ -422,8 +563,8 @@ if stage_begin 11 "scoring and reports (${tts_metrics})" "${stage11_done}"; then
       score_args+=(--score_dir "${out}" --gen_scp "${gen}") ; names+=(--name "${name}")
     done
     ${PYTHON} -m tts_codec.bin.make_report "${score_args[@]}" "${names[@]}" --ref_dir "${ref}" \
-      --out_dir "${expdir}/eval/${dset}" --title "${dset}: zero-shot clone" --overwrite true
-    log "  ${dset}: ${expdir}/eval/${dset}/RESULTS.md and ${expdir}/eval/${dset}/html/index.html"
+      --out_dir "${eval_root}/${dset}" --title "${dset}: zero-shot clone" --overwrite true
+    log "  ${dset}: ${eval_root}/${dset}/RESULTS.md and ${eval_root}/${dset}/html/index.html"
   done
   stage_end 11 "${stage11_done}"
 fi
@@ -432,14 +573,15 @@ fi
 # and the stage-11 results; the synthesis CLI, the web demo and load_model_dir open it by path. A rerun repacks
 # when the models or the results changed. Without an LM (stage 8 not run yet) a wider range skips it. ----
 packed_dir="${expdir}/packed/${lm_tag}"
+pack_lm="${lm_exp}" ; pack_inputs=("${codec_exp}/.stage5.done" "${stage8_done}")
+if [ -f "${pref_exp}/model/${lm_file}" ]; then pack_lm="${pref_exp}"; pack_inputs+=("${stage9_done}"); fi
 scores=() ; for dset in ${test_sets}; do
-  [ -f "${expdir}/eval/${dset}/RESULTS.md" ] && scores+=("${expdir}/eval/${dset}/RESULTS.md"); done
-stage12_done="${expdir}/packed/.stage12.${lm_tag}.$(marker_key "${codec_exp}/.stage5.done" "${stage8_done}" \
-  "${scores[@]}").done"
-if [ "${stage}" -le 12 ] && [ "${stop_stage}" -ge 12 ] && [ ! -f "${lm_exp}/model/config.json" ]; then
+  [ -f "${eval_root}/${dset}/RESULTS.md" ] && scores+=("${eval_root}/${dset}/RESULTS.md"); done
+stage12_done="${expdir}/packed/.stage12.${lm_tag}.$(marker_key "${pack_inputs[@]}" "${scores[@]}").done"
+if in_range 12 && [ ! -f "${lm_exp}/model/${lm_file}" ]; then
   log "stage 12 (packing): no LM in ${lm_exp}/model (stage 8); skipped"
 elif stage_begin 12 "packing -> ${packed_dir}" "${stage12_done}"; then
-  ${PYTHON} -m tts_codec.bin.pack_model --codec_dir "${codec_exp}/model" --lm_dir "${lm_exp}/model" \
+  ${PYTHON} -m tts_codec.bin.pack_model --codec_dir "${codec_exp}/model" --lm_dir "${pack_lm}/model" \
     --out_dir "${packed_dir}" --scores "${scores[@]}" --train_command "${run_cmd}" --overwrite true \
     --data "${train_set} ($(wc -l < "${dumpdir}/raw/${train_set}/utt2spk") utterances in ${dumpdir}/raw/${train_set})"
   rm -f "${expdir}"/packed/.stage12."${lm_tag}".*.done

@@ -13,13 +13,12 @@ EARS recipe. Stage 1 runs local/data.sh with --local_data_opts "...", whose opti
   --speakers [p001-p107]       speakers to download
   --train_speakers [p001-p099] --dev_speakers [p100-p101] --test_speakers [p102-p107]
   --keep_archives [false]      keep the zips after extraction
-Family configs: spark (default) conf/bicodec.yaml + conf/spark_lm.yaml. mars6: see README.md (TODO).
+Family configs: spark (default) conf/bicodec.yaml + conf/spark_lm.yaml; mars6 (--model_family mars6)
+conf/snac.yaml + conf/mars6.yaml + conf/mars6_orpo.yaml (stage 9). See README.md.
 HELP
 fi
 
-# NOTE(M): the MARS6 family (SNAC 24 kHz + MARS6) needs conf/train/snac_24khz.yaml and conf/lm/mars6_full.yaml,
-# which another change is adding; until then pass them yourself:
-#   ./run.sh --model_family mars6 --codec_config <snac config> --lm_config <mars6 config>
+# Both families' configs (README.md): --model_family picks, spark by default.
 ./tts.sh \
     --train_set train \
     --valid_set dev \
@@ -29,6 +28,9 @@ fi
     --nj 16 \
     --inference_nj 8 \
     --model_family spark \
-    --codec_config conf/bicodec.yaml \
-    --lm_config conf/spark_lm.yaml \
+    --spark_codec_config conf/bicodec.yaml \
+    --spark_lm_config conf/spark_lm.yaml \
+    --mars6_codec_config conf/snac.yaml \
+    --mars6_lm_config conf/mars6.yaml \
+    --pref_config conf/mars6_orpo.yaml \
     "$@"

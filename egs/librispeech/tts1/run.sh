@@ -14,12 +14,12 @@ LibriSpeech recipe. Stage 1 runs local/data.sh with --local_data_opts "...", who
                         dev-clean dev-other test-clean test-other; each becomes data/<subset with _>, and the
                         selected train-* subsets together become data/train
   --keep_archives [false]
-Family configs: spark (default) conf/bicodec.yaml + conf/spark_lm.yaml. mars6: see README.md (TODO).
+Family configs: spark (default) conf/bicodec.yaml + conf/spark_lm.yaml; mars6 (--model_family mars6)
+conf/snac.yaml + conf/mars6.yaml + conf/mars6_orpo.yaml (stage 9). See README.md.
 HELP
 fi
 
-# NOTE(M): the MARS6 family (SNAC 24 kHz + MARS6) needs conf/train/snac_24khz.yaml and conf/lm/mars6_full.yaml,
-# which another change is adding; until then pass them yourself (--model_family mars6 --codec_config ...).
+# Both families' configs (README.md): --model_family picks, spark by default.
 ./tts.sh \
     --train_set train \
     --valid_set dev_clean \
@@ -29,6 +29,9 @@ fi
     --nj 16 \
     --inference_nj 8 \
     --model_family spark \
-    --codec_config conf/bicodec.yaml \
-    --lm_config conf/spark_lm.yaml \
+    --spark_codec_config conf/bicodec.yaml \
+    --spark_lm_config conf/spark_lm.yaml \
+    --mars6_codec_config conf/snac.yaml \
+    --mars6_lm_config conf/mars6.yaml \
+    --pref_config conf/mars6_orpo.yaml \
     "$@"

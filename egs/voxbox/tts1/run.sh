@@ -14,12 +14,14 @@ VoxBox recipe. Stage 1 runs local/data.sh with --local_data_opts "...", whose op
   --languages [""]     e.g. en or zh,en; empty = all
   --num_dev [500]      train records held out as data/dev (data/test = the records of split "test")
   --cache_dir [downloads/voxbox_tar]   .tar.gz shards are decompressed here once for random access
-Family configs: spark (default) conf/bicodec.yaml + conf/spark_lm.yaml. mars6: see README.md (TODO).
+Family configs: spark (default) conf/bicodec.yaml + conf/spark_lm.yaml; mars6 (--model_family mars6)
+conf/snac.yaml + conf/mars6.yaml + conf/mars6_orpo.yaml (stage 9). See README.md.
 HELP
 fi
 
-# NOTE(M): the MARS6 family (SNAC 24 kHz + MARS6) needs conf/train/snac_24khz.yaml and conf/lm/mars6_full.yaml,
-# which another change is adding; until then pass them yourself (--model_family mars6 --codec_config ...).
+# Both families' configs (README.md): --model_family picks, spark by default.
+# --keep_corpus_labels true: stage 3 keeps VoxBox's metadata pitch/speed labels (the reference the Spark-TTS paper
+# trained on) and measures only the utterances without them.
 ./tts.sh \
     --train_set train \
     --valid_set dev \
@@ -29,6 +31,10 @@ fi
     --nj 32 \
     --inference_nj 8 \
     --model_family spark \
-    --codec_config conf/bicodec.yaml \
-    --lm_config conf/spark_lm.yaml \
+    --spark_codec_config conf/bicodec.yaml \
+    --spark_lm_config conf/spark_lm.yaml \
+    --mars6_codec_config conf/snac.yaml \
+    --mars6_lm_config conf/mars6.yaml \
+    --pref_config conf/mars6_orpo.yaml \
+    --keep_corpus_labels true \
     "$@"

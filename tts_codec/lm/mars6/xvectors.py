@@ -39,6 +39,10 @@ def extract_xvectors(data_dir: str | Path, out_dir: str | Path, embedder: Speake
         vectors[utt] = embedder.embed(audio, SPK_SR, what=f"{data_dir}: {utt}")
     with replace_dir(out, inputs=[data_dir], overwrite=True, what="x-vector dir") as tmp:
         write_ark(tmp / "xvector.ark", tmp / "xvector.scp", vectors)
+        # The scp must name the ark where it will be once the dir is swapped in, not the aside dir built here.
+        scp = tmp / "xvector.scp"
+        scp.write_text(scp.read_text(encoding="utf-8").replace(str(tmp / "xvector.ark"), str(out / "xvector.ark")),
+                       encoding="utf-8")
         with atomic_write(tmp / INFO) as handle:
             json.dump(info, handle, indent=2)
     return len(vectors)
