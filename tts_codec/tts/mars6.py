@@ -159,7 +159,7 @@ class Mars6TTS:
         return Reference(speaker, patches[:-1], transcript)  # the last patch may hold padding (§5)
 
     def reference_from_file(self, path: str | os.PathLike, transcript: str | None = None) -> Reference:
-        audio, sr = read_audio(path)
+        audio, sr = read_audio(os.fspath(path))
         return self.reference_from_audio(audio, sr, transcript, source=str(path))
 
     # ------------------------------------------------------------------ synthesis
