@@ -6,8 +6,10 @@ Each training "batch" is one optimiser step (a list of micro-batches, see `tts_c
 from __future__ import annotations
 
 from functools import partial
+from typing import Any, Callable
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from tts_codec.data.lm_dataset import LMDataset, StepStream, collate_steps
@@ -39,9 +41,15 @@ class LMDataModule(L.LightningDataModule):
         trainer = self.trainer
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
+    def collate_fn(self) -> Callable[[list], Any]:
+        """The collate function of both loaders (a family with its own batch layout overrides this)."""
+        return partial(collate_steps, pad_id=self.pad_id)
+
     def _loader(self, dataset: LMDataset, stream: StepStream) -> DataLoader:
-        return DataLoader(dataset, batch_sampler=stream, collate_fn=partial(collate_steps, pad_id=self.pad_id),
-                          num_workers=self.num_workers, persistent_workers=False)
+        # Own generator: creating an iterator (a resumed run makes one more) must not draw from the global RNG,
+        # which dropout and the tasks' own draws use after the checkpoint restored it (exact resume).
+        return DataLoader(dataset, batch_sampler=stream, collate_fn=self.collate_fn(), num_workers=self.num_workers,
+                          persistent_workers=False, generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
         rank, world = self._rank()

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any, Callable
 
-from torch.utils.data import DataLoader
-
-from tts_codec.data.lm_dataset import StepStream
 from tts_codec.lm.mars6.examples import collate_steps
 from tts_codec.train.lm.datamodule import LMDataModule
 
@@ -13,6 +11,5 @@ from tts_codec.train.lm.datamodule import LMDataModule
 class Mars6DataModule(LMDataModule):
     """`LMDataModule` whose datasets are `Mars6Dataset`s (lengths in patches) and `pad_id` the EOS id."""
 
-    def _loader(self, dataset, stream: StepStream) -> DataLoader:
-        return DataLoader(dataset, batch_sampler=stream, collate_fn=partial(collate_steps, eos_id=self.pad_id),
-                          num_workers=self.num_workers, persistent_workers=False)
+    def collate_fn(self) -> Callable[[list], Any]:
+        return partial(collate_steps, eos_id=self.pad_id)

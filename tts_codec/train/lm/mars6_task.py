@@ -16,8 +16,6 @@ target tokens of the step and divided by their count. Logs `train/loss`, `train/
 from __future__ import annotations
 
 import copy
-import logging
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +29,10 @@ from tts_codec.errors import UserError
 from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
 from tts_codec.lm.mars6.text import Mars6Text
+from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
 from tts_codec.train.lm.spark_task import SparkLMTask, set_dir
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
 
-log = logging.getLogger(__name__)
 LOSS_NAMES = ("ce", "flux")
 
 
@@ -90,14 +88,11 @@ class Mars6Task(L.LightningModule):
         return logits
 
     def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
-        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
         count = sum(int((b["targets"] != IGNORE).sum()) for b in steps)
-        optimizer.zero_grad(set_to_none=True)
+        self.optimizers().zero_grad(set_to_none=True)
         totals = {k: torch.zeros((), device=self.device) for k in ("loss", *LOSS_NAMES)}
         for i, batch in enumerate(steps):
-            last = i == len(steps) - 1
-            sync = nullcontext() if last or not hasattr(self.trainer.model, "no_sync") else self.trainer.model.no_sync()
-            with sync:
+            with micro_batch_sync(self, last=i == len(steps) - 1):
                 logits = self.logits(batch, train=True)
                 ce = F.cross_entropy(logits.flatten(0, 2).float(), batch["targets"].reshape(-1), ignore_index=IGNORE,
                                      reduction="sum") / max(count, 1)
@@ -109,19 +104,8 @@ class Mars6Task(L.LightningModule):
             totals["loss"] += loss.detach()
             for k, v in parts.items():
                 totals[k] += v.detach()
-        finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(totals["loss"])), all=True)
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        if not finite or not torch.isfinite(norm):
-            log.warning("non-finite loss or gradient at step %d: update skipped", self.batches_done)
-            optimizer.zero_grad(set_to_none=True)
-        lr = optimizer.param_groups[0]["lr"]
-        optimizer.step()
-        scheduler.step()
-        metrics = {f"train/{k}": v for k, v in totals.items()}
-        metrics.update({"train/grad_norm": norm, "train/lr": lr, "train/tokens": float(count)})
-        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, on_step=True,
-                      batch_size=len(steps))
-        self.log("loss", totals["loss"], prog_bar=True, logger=False, batch_size=len(steps))
+        metrics = {**{f"train/{k}": v for k, v in totals.items()}, "train/tokens": float(count)}
+        finish_step(self, self.model.parameters(), totals["loss"], metrics, batch_size=len(steps))
 
     def on_validation_epoch_start(self) -> None:
         self._val = {}

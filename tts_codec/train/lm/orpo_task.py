@@ -7,22 +7,22 @@ loss is `tts_codec.train.lm.orpo.orpo_loss` with `orpo_lambda`; logs `train/loss
 """
 from __future__ import annotations
 
-import logging
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import lightning as L
+import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import Dataset
 
 from tts_codec.config import require
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.examples import Mars6Example, collate_examples
 from tts_codec.lm.mars6.model_dir import WEIGHTS
+from tts_codec.train.lm.datamodule import LMDataModule
+from tts_codec.train.lm.manual_step import finish_step
 from tts_codec.train.lm.mars6_task import Mars6Task
 from tts_codec.train.lm.orpo import mean_token_logp, orpo_loss
-
-log = logging.getLogger(__name__)
 
 
 class Mars6OrpoTask(Mars6Task):
@@ -49,44 +49,53 @@ class Mars6OrpoTask(Mars6Task):
         return logp, -logp
 
     def training_step(self, pair: dict[str, dict[str, torch.Tensor]], batch_idx: int) -> None:
-        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
-        optimizer.zero_grad(set_to_none=True)
+        self.optimizers().zero_grad(set_to_none=True)
         chosen_lp, chosen_nll = self.sequence_scores(pair["chosen"])
         rejected_lp, _ = self.sequence_scores(pair["rejected"])
         loss, parts = orpo_loss(chosen_nll, chosen_lp, rejected_lp, self.lam)
         self.manual_backward(loss)
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        if not torch.isfinite(loss) or not torch.isfinite(norm):
-            log.warning("non-finite loss or gradient at step %d: update skipped", self.batches_done)
-            optimizer.zero_grad(set_to_none=True)
-        optimizer.step()
-        scheduler.step()
         metrics = {"train/loss": loss.detach(), **{f"train/{k}": v for k, v in parts.items()},
-                   "train/pref_acc": (chosen_lp > rejected_lp).float().mean(), "train/grad_norm": norm}
-        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, on_step=True,
-                      batch_size=len(chosen_lp))
+                   "train/pref_acc": (chosen_lp > rejected_lp).float().mean()}
+        finish_step(self, self.model.parameters(), loss.detach(), metrics, batch_size=len(chosen_lp))
 
     def validation_step(self, *args, **kwargs) -> None:  # preference runs have no validation set
         return None
 
 
-class PairDataModule(L.LightningDataModule):
-    """Shuffled (seeded) batches of preference pairs: {"chosen": batch, "rejected": batch}."""
+class PairSet(Dataset):
+    """Preference pairs addressed by the (micro, index) keys of a `StepStream`; every pair has length 1, so a step
+    of `max_tokens = batch_size` holds `batch_size` pairs."""
+
+    def __init__(self, pairs: list[tuple[Mars6Example, Mars6Example]]):
+        self.pairs = pairs
+        self.lengths = np.ones(len(pairs), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[Mars6Example, Mars6Example]:
+        return self.pairs[key[1]]
+
+
+def collate_pairs(items: list[tuple[Mars6Example, Mars6Example]], eos_id: int) -> dict[str, dict[str, torch.Tensor]]:
+    """Pairs -> {"chosen": batch, "rejected": batch} (`collate_examples` layout)."""
+    return {"chosen": collate_examples([c for c, _ in items], eos_id),
+            "rejected": collate_examples([r for _, r in items], eos_id)}
+
+
+class PairDataModule(LMDataModule):
+    """Seeded batches of `batch_size` preference pairs from the LM data module's step stream: sharded over DDP
+    ranks, and a resumed run continues where the checkpoint stopped (mid data epoch too)."""
 
     def __init__(self, pairs: list[tuple[Mars6Example, Mars6Example]], batch_size: int, eos_id: int, seed: int):
-        super().__init__()
         if not pairs:
             raise UserError("no preference pair: every prompt's candidates scored the same (nothing to prefer)")
-        self.pairs, self.batch_size, self.eos_id, self.seed = pairs, batch_size, eos_id, seed
+        if batch_size <= 0:
+            raise UserError(f"config data.batch_size must be positive, got {batch_size}")
+        super().__init__(PairSet(pairs), None, max_tokens=batch_size, accumulate=1, pad_id=eos_id, seed=seed)
 
-    def collate(self, items):
-        return {"chosen": collate_examples([c for c, _ in items], self.eos_id),
-                "rejected": collate_examples([r for _, r in items], self.eos_id)}
-
-    def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.pairs, batch_size=self.batch_size, shuffle=True, generator=generator,
-                          collate_fn=self.collate)
+    def collate_fn(self) -> Callable[[list], Any]:
+        return partial(collate_pairs, eos_id=self.pad_id)
 
 
 def build_pair_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None = None,

@@ -9,8 +9,6 @@ per token). Validation logs `val/loss`, `val/acc` (next-token accuracy on label 
 from __future__ import annotations
 
 import copy
-import logging
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +22,9 @@ from tts_codec.errors import UserError
 from tts_codec.lm.spark.model import build_lm, export_llm_dir, load_llm_dir
 from tts_codec.lm.spark.vocab import SparkVocab
 from tts_codec.lm.text_tokenizer import load_tokenizer
+from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
 from tts_codec.train.schedulers import build_scheduler
-
-log = logging.getLogger(__name__)
 
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 
@@ -105,32 +102,18 @@ class SparkLMTask(L.LightningModule):
         return ce, logits.argmax(-1), labels
 
     def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
-        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
         count = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in steps)
-        optimizer.zero_grad(set_to_none=True)
+        self.optimizers().zero_grad(set_to_none=True)
         total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
         for i, batch in enumerate(steps):
-            last = i == len(steps) - 1
-            sync = nullcontext() if last or not hasattr(self.trainer.model, "no_sync") else self.trainer.model.no_sync()
-            with sync:
+            with micro_batch_sync(self, last=i == len(steps) - 1):
                 ce, pred, labels = self.token_losses(batch)
                 loss = ce.sum() / max(count, 1)
                 self.manual_backward(loss)
             total += loss.detach()
             correct += ((pred == labels) & (labels != IGNORE)).sum()
-        finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(total)), all=True)
-        norm = torch.nn.utils.clip_grad_norm_(self.lm.parameters(), self.grad_clip)
-        if not finite or not torch.isfinite(norm):
-            log.warning("non-finite loss or gradient at step %d: update skipped", self.batches_done)
-            optimizer.zero_grad(set_to_none=True)
-        lr = optimizer.param_groups[0]["lr"]
-        optimizer.step()
-        scheduler.step()
-        metrics = {"train/loss": total, "train/acc": correct / max(count, 1), "train/grad_norm": norm,
-                   "train/lr": lr, "train/tokens": float(count)}
-        self.log_dict({k: torch.as_tensor(v, dtype=torch.float32) for k, v in metrics.items()}, on_step=True,
-                      batch_size=len(steps))
-        self.log("loss", total, prog_bar=True, logger=False, batch_size=len(steps))
+        metrics = {"train/loss": total, "train/acc": correct / max(count, 1), "train/tokens": float(count)}
+        finish_step(self, self.lm.parameters(), total, metrics, batch_size=len(steps))
 
     # ------------------------------------------------------------------ validation
     def on_validation_epoch_start(self) -> None:
