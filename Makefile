@@ -1,15 +1,19 @@
-# Two entry points (see README): `make demo` runs the mini recipe, `make test` runs the test suite.
-# Both create .venv through tools/install.sh on first use; later runs skip the install.
+# Two entry points (see README): `make demo` lets the shipped mini models speak and scores them (a few minutes),
+# `make test` runs the test suite; `make demo-train` runs the mini recipe from scratch instead (training included).
+# All create .venv through tools/install.sh on first use; later runs skip the install.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo test clean-demo
+.PHONY: install demo demo-train test clean-demo
 
 install:
 	@VENV=$(VENV) bash tools/install.sh
 
 demo: install
+	cd egs/mini/tts1 && ./local/demo.sh
+
+demo-train: install
 	cd egs/mini/tts1 && ./run.sh
 
 test: install
