@@ -27,14 +27,14 @@ def get_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
-    from tts_codec.web.app import build_app, import_gradio
+    from tts_codec.web.app import build_app, import_gradio, serve
 
     import_gradio()  # a missing extra fails before the model loads
     tts = load_tts(args.model_dir, args.codec_dir, args.lm_dir, device=args.device, lm_dtype=args.lm_dtype)
     title = Path(args.model_dir or args.lm_dir).resolve().name
     app = build_app(tts, sampling_from_args(args), title=title)
     print(f"web_demo: http://{args.host}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
-    app.queue().launch(server_name=args.host, server_port=args.port, quiet=True, show_error=True)
+    serve(app, args.host, args.port)
     return 0
 
 

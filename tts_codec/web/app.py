@@ -68,11 +68,10 @@ def shown_errors(gr: Any, action: Any) -> Any:
 
 
 def build_app(tts: Any, sampling: SamplingConfig | None = None, title: str = "tts_codec") -> Any:
-    """The Gradio Blocks app over a loaded TTS object (e.g. `load_model_dir(...)`)."""
+    """The Gradio Blocks app over a loaded TTS object (e.g. `load_model_dir(...)`); `serve` puts it online."""
     gr = import_gradio()
     model = DemoModel(tts, sampling)
-    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])  # no web fonts
-    with gr.Blocks(title=f"{title} demo", theme=theme) as app:
+    with gr.Blocks(title=f"{title} demo", analytics_enabled=False) as app:
         gr.Markdown(f"# {title}: text to speech\nVoice clone or voice creation; the same seed gives the same speech.")
         with gr.Tab("Voice clone", elem_id="clone_tab"):
             with gr.Row():
@@ -100,3 +99,17 @@ def build_app(tts: Any, sampling: SamplingConfig | None = None, title: str = "tt
                 output = gr.Audio(label="Speech", type="numpy", interactive=False, elem_id="create_audio")
             button.click(shown_errors(gr, model.create), [text, gender, pitch, speed, seed], output)
     return app
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> str:
+    """Serve `app` on host:port and return its URL; with `block`, until Ctrl-C.
+
+    Offline by construction: no analytics, no share tunnel, no server-side rendering (it would need Node), system
+    fonts instead of web fonts. The page's title and components are set by its script once it has loaded the
+    config, after the browser's load event: a client waits for them, not for `load`.
+    """
+    gr = import_gradio()
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])
+    _, url, _ = app.queue().launch(server_name=host, server_port=port, share=False, ssr_mode=False, theme=theme,
+                                   quiet=True, show_error=True, prevent_thread_lock=not block)
+    return url
