@@ -80,7 +80,7 @@ if begin 2 "demo set: ${num_utts} sentences per test speaker -> ${data}, ${clone
   # prompts come from the whole test set (another sentence of the same speaker); the list keeps the demo targets
   ${PYTHON} -m tts_codec.bin.make_eval_list clone --data_dir "${test_dir}" --out_dir "${dir}/all_clone"
   mkdir -p "${clone_list}"
-  awk -F'|' 'NR == FNR { keep[$1]; next } $1 in keep' "${data}/utt2spk" "${dir}/all_clone/meta.lst" \
+  awk -F'|' 'NR == FNR { split($0, f, " "); keep[f[1]]; next } $1 in keep' "${data}/utt2spk" "${dir}/all_clone/meta.lst" \
     > "${clone_list}/meta.lst.tmp"
   mv "${clone_list}/meta.lst.tmp" "${clone_list}/meta.lst"
   log "  $(wc -l < "${data}/utt2spk") targets, $(wc -l < "${clone_list}/meta.lst") with a clone prompt"
