@@ -16,6 +16,7 @@ from tts_codec.tts.model_dir import load_model_dir
 from tts_codec.tts.packing import pack_model
 
 TEXT = "Hello there."
+FAST = ["--max_attempts", "1"]  # one try per chunk: the random model's audio is not judged here
 
 
 @pytest.fixture(scope="module")
@@ -46,32 +47,31 @@ def _read(path):
 
 def test_shallow_clone_is_reproducible_and_the_pair_speaks_like_the_packed_dir(dirs, ref, tmp_path):
     packed, codec, lm = dirs
-    args = ["--text", TEXT, "--prompt_wav", ref, "--seed", "3"]
+    args = ["--text", TEXT, "--prompt_wav", ref, "--seed", "3", *FAST]
     assert _run("--model_dir", packed, *args, "--out", tmp_path / "a.wav") == 0
-    assert _run("--model_dir", packed, *args, "--out", tmp_path / "b.wav") == 0
     assert _run("--codec_dir", codec, "--lm_dir", lm, *args, "--out", tmp_path / "c.wav") == 0
-    data = [(tmp_path / f"{n}.wav").read_bytes() for n in "abc"]
-    assert data[0] == data[1] == data[2]
+    data = [(tmp_path / f"{n}.wav").read_bytes() for n in "ac"]
+    assert data[0] == data[1]
     assert _run("--model_dir", packed, *args, "--seed", "4", "--out", tmp_path / "d.wav") == 0
     assert (tmp_path / "d.wav").read_bytes() != data[0]
-    api = load_model_dir(packed, options=Mars6Options(seed=3, deep_clone_mode="none")).clone(TEXT, ref)
+    api = load_model_dir(packed, options=Mars6Options(seed=3, deep_clone_mode="none", max_attempts=1)).clone(TEXT, ref)
     np.testing.assert_allclose(_read(tmp_path / "a.wav"), np.clip(api.wav, -1, 1), atol=1 / 16384)
 
 
-@pytest.mark.parametrize("mode", [None, "fixed-ref", "none"])
+@pytest.mark.parametrize("mode", [None, "fixed-ref"])
 def test_prompt_text_makes_a_deep_clone_in_the_chosen_mode(dirs, ref, tmp_path, mode):
     packed = dirs[0]
     extra = ["--deep_clone_mode", mode] if mode else []
     assert _run("--model_dir", packed, "--text", TEXT, "--prompt_wav", ref, "--prompt_text", "a steady tone",
-                "--seed", "3", *extra, "--out", tmp_path / "deep.wav") == 0
-    options = Mars6Options(seed=3, deep_clone_mode=mode or "per-chunk")
+                "--seed", "3", *FAST, *extra, "--out", tmp_path / "deep.wav") == 0
+    options = Mars6Options(seed=3, deep_clone_mode=mode or "per-chunk", max_attempts=1)
     api = load_model_dir(packed, options=options).clone(TEXT, ref, "a steady tone")
     np.testing.assert_allclose(_read(tmp_path / "deep.wav"), np.clip(api.wav, -1, 1), atol=1 / 16384)
 
 
 def test_a_text_file_gives_one_wav_per_line(dirs, ref, tmp_path):
     (tmp_path / "lines.txt").write_text("First line.\n\nThird line here.\n")
-    assert _run("--model_dir", dirs[0], "--text_file", tmp_path / "lines.txt", "--prompt_wav", ref,
+    assert _run("--model_dir", dirs[0], "--text_file", tmp_path / "lines.txt", "--prompt_wav", ref, *FAST,
                 "--out", tmp_path / "out") == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["line0001.wav", "line0003.wav"]
 

@@ -1,11 +1,13 @@
 """What the synthesis CLI may ask of each model family, checked before the model loads: a mars6 model clones only
 (shallow from --prompt_wav; --prompt_text makes it a deep clone, per-chunk or fixed-ref by --deep_clone_mode) and
-takes --top_p (default its official 0.2), --use_cache and --seed; the spark-only options are refused by name."""
+takes --top_p (default its official 0.2), --max_attempts, --use_cache and --seed; the spark-only options are refused
+by name."""
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from tts_codec.cli import positive_int
 from tts_codec.errors import UserError
 from tts_codec.tts.synthesis_request import VoiceChoice, require_mode
 
@@ -17,6 +19,8 @@ def add_family_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deep_clone_mode", default=None, choices=("none", "fixed-ref", "per-chunk"),
                         help="mars6 only; default: per-chunk with --prompt_text (a deep clone), none (a shallow "
                         "clone: the speaker embedding only) without")
+    parser.add_argument("--max_attempts", type=positive_int, default=None,
+                        help="mars6 only: tries per chunk while its audio is too short or too quiet (default 10)")
 
 
 def load_options(family: str, parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -24,8 +28,9 @@ def load_options(family: str, parser: argparse.ArgumentParser, args: argparse.Na
     """The options to load the model of `family` with (see `synthesis_request.load_tts`), after checking that the
     voice and every option given apply to that family."""
     if family != "mars6":
-        if args.deep_clone_mode is not None:
-            raise UserError(f"--deep_clone_mode: an option of mars6 models; this is a {family or 'spark'} model")
+        for name in ("deep_clone_mode", "max_attempts"):
+            if getattr(args, name) is not None:
+                raise UserError(f"--{name}: an option of mars6 models; this is a {family or 'spark'} model")
         return {"device": args.device, "lm_dtype": args.lm_dtype}
     from tts_codec.tts.mars6 import Mars6Options, Mars6TTS
 
@@ -40,5 +45,7 @@ def load_options(family: str, parser: argparse.ArgumentParser, args: argparse.Na
     if mode == "fixed-ref" and not choice.prompt_text:
         raise UserError("--deep_clone_mode fixed-ref: a deep clone needs --prompt_text (the reference's transcript)")
     top_p = args.top_p if args.top_p is not None else Mars6Options.top_p
-    options = Mars6Options(top_p=top_p, use_cache=args.use_cache, seed=args.seed, deep_clone_mode=mode)
+    attempts = args.max_attempts or Mars6Options.max_attempts
+    options = Mars6Options(top_p=top_p, use_cache=args.use_cache, seed=args.seed, deep_clone_mode=mode,
+                           max_attempts=attempts)
     return {"device": args.device, "options": options}
