@@ -492,12 +492,15 @@ decode_spark() {
 }
 # decode_mars6 DSET LIST N: the clone list in N parts (round robin) with every MARS6 model there is, merged
 decode_mars6() {
-  local dset=$1 list=$2 n=$3 lm dec i spk_opts=()
+  local dset=$1 list=$2 n=$3 lm dec i lines spk_opts=()
   [ -n "${xvector_model_dir}" ] && spk_opts=(--speaker_model_dir "${xvector_model_dir}")
+  lines=$(wc -l < "${list}/meta.lst")  # targets without a same-speaker prompt are not listed
+  n=$(( n < lines ? n : lines ))
   for lm in "${lm_exp}" "${pref_exp}"; do
     [ -f "${lm}/model/${lm_file}" ] || continue
     dec="${lm}/decode_${dset}"
     mkdir -p "${dec}/parts" "${dec}/wav"
+    rm -f "${dec}"/parts/meta.*.lst
     awk -v n="${n}" -v d="${dec}/parts" '{ print > (d "/meta." ((NR - 1) % n + 1) ".lst") }' "${list}/meta.lst"
     ${decode_cmd} JOB=1:"${n}" "${dec}/log/decode.JOB.log" \
       ${PYTHON} -m tts_codec.bin.mars6_decode --codec_dir "${codec_exp}/model" --lm_dir "${lm}/model" \
