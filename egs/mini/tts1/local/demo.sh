@@ -152,6 +152,6 @@ if begin 5 "report -> ${dir}/RESULTS.md, ${dir}/html/index.html" "${key5}"; then
   end 5 "${key5}"
 fi
 if [ -f "${dir}/RESULTS.md" ]; then
-  sed -n '/^#### Metrics/,/^↑/p' "${dir}/RESULTS.md" >&2
+  sed -n '/^#* *Metrics$/,/^↑/p' "${dir}/RESULTS.md" >&2
   log "report: ${dir}/RESULTS.md, listening page: ${dir}/html/index.html"
 fi
