@@ -1,4 +1,5 @@
-"""The local web demo (Gradio, the optional `web` extra): the two official Spark-TTS modes over any model dir.
+"""The local web demo (Gradio, the optional `web` extra) over any model dir, offering the modes of its family
+(`tts.modes`): spark has the two official Spark-TTS modes, mars6 voice clone only.
 
 Voice clone: upload or record a reference (with its transcript, optionally) and a text. Voice creation: gender,
 pitch and speed levels and a text. Both return the speech in an audio player; a user mistake (no text, an
@@ -71,8 +72,10 @@ def build_app(tts: Any, sampling: SamplingConfig | None = None, title: str = "tt
     """The Gradio Blocks app over a loaded TTS object (e.g. `load_model_dir(...)`); `serve` puts it online."""
     gr = import_gradio()
     model = DemoModel(tts, sampling)
+    creation = "create" in tts.modes
+    modes = "Voice clone or voice creation" if creation else "Voice clone"
     with gr.Blocks(title=f"{title} demo", analytics_enabled=False) as app:
-        gr.Markdown(f"# {title}: text to speech\nVoice clone or voice creation; the same seed gives the same speech.")
+        gr.Markdown(f"# {title}: text to speech\n{modes}; the same seed gives the same speech.")
         with gr.Tab("Voice clone", elem_id="clone_tab"):
             with gr.Row():
                 with gr.Column():
@@ -85,19 +88,20 @@ def build_app(tts: Any, sampling: SamplingConfig | None = None, title: str = "tt
                     button = gr.Button("Clone and speak", variant="primary", elem_id="clone_button")
                 output = gr.Audio(label="Speech", type="numpy", interactive=False, elem_id="clone_audio")
             button.click(shown_errors(gr, model.clone), [text, prompt, prompt_text, seed], output)
-        with gr.Tab("Voice creation", elem_id="create_tab"):
-            with gr.Row():
-                with gr.Column():
-                    text = gr.Textbox(label="Text to speak", lines=3, elem_id="create_text")
-                    gender = gr.Radio(list(GENDERS), value=GENDERS[0], label="Gender", elem_id="create_gender")
-                    pitch = gr.Slider(0, 4, value=2, step=1, label="Pitch (very low .. very high)",
-                                      elem_id="create_pitch")
-                    speed = gr.Slider(0, 4, value=2, step=1, label="Speed (very low .. very high)",
-                                      elem_id="create_speed")
-                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="create_seed")
-                    button = gr.Button("Create and speak", variant="primary", elem_id="create_button")
-                output = gr.Audio(label="Speech", type="numpy", interactive=False, elem_id="create_audio")
-            button.click(shown_errors(gr, model.create), [text, gender, pitch, speed, seed], output)
+        if creation:  # a family without voice creation (mars6) gets no creation tab
+            with gr.Tab("Voice creation", elem_id="create_tab"):
+                with gr.Row():
+                    with gr.Column():
+                        text = gr.Textbox(label="Text to speak", lines=3, elem_id="create_text")
+                        gender = gr.Radio(list(GENDERS), value=GENDERS[0], label="Gender", elem_id="create_gender")
+                        pitch = gr.Slider(0, 4, value=2, step=1, label="Pitch (very low .. very high)",
+                                          elem_id="create_pitch")
+                        speed = gr.Slider(0, 4, value=2, step=1, label="Speed (very low .. very high)",
+                                          elem_id="create_speed")
+                        seed = gr.Number(value=0, precision=0, label="Seed", elem_id="create_seed")
+                        button = gr.Button("Create and speak", variant="primary", elem_id="create_button")
+                    output = gr.Audio(label="Speech", type="numpy", interactive=False, elem_id="create_audio")
+                button.click(shown_errors(gr, model.create), [text, gender, pitch, speed, seed], output)
     return app
 
 
