@@ -10,6 +10,7 @@ from tts_codec.errors import UserError
 from tts_codec.lm.spark import prompts as P
 from tts_codec.lm.spark.fast_decode import DecodeIds, FastDecodeConfig, FastDecoder
 from tts_codec.lm.spark.model import build_lm
+from tts_codec.nn.int8_linear import is_int8_linear
 from tts_codec.tts.generation import SamplingConfig, generate
 
 CONF = "conf/lm/spark_tiny.yaml"
@@ -125,6 +126,22 @@ def test_bf16_weights_generate_the_fp32_tokens(tiny_lm, spark_vocab):
     fast = FastDecoder(model, DecodeIds.from_vocab(spark_vocab), FastDecodeConfig(dtype="bfloat16"))
     assert next(model.parameters()).dtype == torch.bfloat16
     assert same(fast.generate(prompts, [0, 0, 0], GREEDY), expected)
+
+
+def test_int8_weights_generate_the_fp32_tokens_and_leave_the_model_float(tiny_lm, spark_vocab):
+    """int8 is not exact in general (module docstring); on the tiny LM it keeps every greedy token."""
+    ids = DecodeIds.from_vocab(spark_vocab)
+    prompts = mixed_prompts(spark_vocab)
+    expected = plain(tiny_lm, spark_vocab, prompts, SemanticOnly(ids))
+    fast = FastDecoder(tiny_lm, ids, FastDecodeConfig(restrict_head=True, int8_weights=True))
+    assert same(fast.generate(prompts, [0, 0, 0], GREEDY), expected)
+    assert any(is_int8_linear(m) for m in fast.body.modules())
+    assert not any(is_int8_linear(m) for m in tiny_lm.modules())  # the caller's model is untouched
+
+
+def test_int8_with_bf16_is_refused():
+    with pytest.raises(UserError, match="int8_weights runs float32 activations"):
+        FastDecodeConfig(dtype="bfloat16", int8_weights=True)
 
 
 def test_sampling_is_reproducible_per_seed_and_respects_max_new_tokens(tiny_lm, spark_vocab):

@@ -3,7 +3,8 @@ the MARS6 + SNAC 24 kHz pipeline RTF (performance.md: official 8 global steps/s,
 
 Paths, timed interleaved (`tts_codec.benchmark.timing`): `cached` = KV caches + restricted head (the default
 decoding), `cached_full_head` = KV caches scoring all 12,289 rows, `uncached` = the whole prefix recomputed every
-step (the official release's maths). Each run makes exactly `steps` global steps (EOS masked): 117 = 10 s of
+step (the official release's maths), `cached_int8` = `cached` with int8 linear weights (`tts_codec.lm.mars6.int8`,
+float32 runs only). Each run makes exactly `steps` global steps (EOS masked): 117 = 10 s of
 audio. `roofline_pct` = steps/s over what reading the weights of one step at `bandwidth` allows.
 `steps_per_cpu_s` divides by the process CPU time instead of the wall clock: on a loaded machine it estimates the
 unloaded figure (with one thread it is the one-core speed; with several it under-states multi-thread speed-ups).
@@ -18,21 +19,24 @@ import torch
 from tts_codec.benchmark.timing import interleaved
 from tts_codec.lm.mars6.config import Mars6Config
 from tts_codec.lm.mars6.decoding import DecodeOptions, decode_patches
+from tts_codec.lm.mars6.int8 import int8_copy
 from tts_codec.lm.mars6.model import Mars6
 
-PATHS = {"cached": (True, True), "cached_full_head": (True, False), "uncached": (False, True)}
+#: path -> (KV caches, restricted head, int8 weights)
+PATHS = {"cached": (True, True, False), "cached_full_head": (True, False, False), "uncached": (False, True, False),
+         "cached_int8": (True, True, True)}
 OFFICIAL_STEPS_PER_S = 8.0
 BANDWIDTH = 13.5e9
-SNAC_24K = dict(sampling_rate=24000, encoder_dim=48, encoder_rates=[2, 4, 8, 8], decoder_dim=1024,
-                decoder_rates=[8, 8, 4, 2], attn_window_size=None, codebook_size=4096, codebook_dim=8,
-                vq_strides=[4, 2, 1], noise=True, depthwise=True)
+SNAC_CONFIG = "conf/codec/snac_24khz.yaml"  # the official 24 kHz shapes
 COLUMNS = ["path", "dtype", "steps", "steps_per_s", "steps_per_cpu_s", "x_official", "weights_mb_per_step", "roofline_pct",
            "lm_seconds_10s", "rtf", "rtf_cpu", "peak_mem_mb"]
 
 
-def weights_per_step(model: Mars6, restricted: bool) -> int:
-    """Bytes of weights one global step reads: the global decoder, then per token the local decoder and head."""
-    size = lambda m: sum(p.numel() * p.element_size() for p in m.parameters())  # noqa: E731
+def weights_per_step(model: Mars6, restricted: bool, int8: bool = False) -> int:
+    """Bytes of weights one global step reads: the global decoder, then per token the local decoder and head (with
+    `int8`, one byte per linear weight outside the head)."""
+    size = lambda m: sum(p.numel() * (1 if int8 and p.dim() == 2 else p.element_size())  # noqa: E731
+                         for p in m.parameters())
     cfg, head = model.cfg, model.head.weight
     rows = cfg.codebook_size + 1 if restricted else cfg.vocab_size
     local = size(model.local_decoder) + rows * head.shape[1] * head.element_size()
@@ -49,6 +53,8 @@ def measure(cfg: Mars6Config, dtype_name: str, steps: int, uncached_steps: int, 
     """One dtype: every path, interleaved; rows of COLUMNS (without rtf)."""
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
     model = build(cfg, dtype)
+    paths = tuple(p for p in paths if dtype_name == "float32" or not PATHS[p][2])
+    models = {p: (int8_copy(model) if PATHS[p][2] else model) for p in paths}
     gen = torch.Generator().manual_seed(0)
     text = torch.randint(0, cfg.text_vocab, (1, text_tokens), generator=gen)
     speaker = torch.randn(1, cfg.speaker_dim, generator=gen).to(dtype)
@@ -57,12 +63,12 @@ def measure(cfg: Mars6Config, dtype_name: str, steps: int, uncached_steps: int, 
 
     cpu: dict[str, list[float]] = {p: [] for p in paths}
 
-    def call(path: str, use_cache: bool, restrict: bool, n: int):
+    def call(path: str, use_cache: bool, restrict: bool, int8: bool, n: int):
         options = DecodeOptions(max_steps=n, min_steps=n, use_cache=use_cache, restrict_head=restrict)
 
         def run() -> int:
             start = time.process_time()
-            steps = len(decode_patches(model, memory, options, torch.Generator().manual_seed(1)).patches)
+            steps = len(decode_patches(models[path], memory, options, torch.Generator().manual_seed(1)).patches)
             cpu[path].append(time.process_time() - start)
             return steps
 
@@ -75,7 +81,7 @@ def measure(cfg: Mars6Config, dtype_name: str, steps: int, uncached_steps: int, 
         if outputs[path] != counts[path]:
             raise RuntimeError(f"{path} made {outputs[path]} steps instead of {counts[path]}")
         rate = counts[path] / timings[path].median
-        per_step = weights_per_step(model, PATHS[path][1])
+        per_step = weights_per_step(model, PATHS[path][1], int8=PATHS[path][2])
         cpu_s = sorted(cpu[path][warmup:])[len(cpu[path][warmup:]) // 2]
         rows.append({"path": path, "dtype": dtype_name, "steps": counts[path], "steps_per_s": round(rate, 2),
                      "steps_per_cpu_s": round(counts[path] / cpu_s, 2),
@@ -87,19 +93,20 @@ def measure(cfg: Mars6Config, dtype_name: str, steps: int, uncached_steps: int, 
     return rows
 
 
-def snac_decode_seconds(seconds: float = 10.0, runs: int = 2) -> dict[str, float]:
-    """Median wall and CPU seconds for the pip `snac` 24 kHz decoder (random weights) to decode `seconds` of codes."""
-    from snac import SNAC
+def snac_decode_seconds(seconds: float = 10.0, runs: int = 2, config: str = SNAC_CONFIG) -> dict[str, float]:
+    """Median wall and CPU seconds of our SNAC 24 kHz decoder as the pipeline runs it (random weights, weight norm
+    folded, cached snake: `prepare_for_inference(..., fast=True)`) on `seconds` of codes."""
+    from tts_codec.benchmark.snac import build_pair, random_codes
+    from tts_codec.codecs.inference import prepare_for_inference
 
-    torch.manual_seed(0)
-    model = SNAC(**SNAC_24K).eval()
-    n = max(1, round(seconds * 24000 / 2048))
-    codes = [torch.randint(0, 4096, (1, n * k)) for k in (1, 2, 4)]
+    ours, _ = build_pair(config)
+    ours = prepare_for_inference(ours, "cpu", True)
+    codes = random_codes(ours, 1, seconds)
     wall, cpu = [], []
     with torch.inference_mode():
         for _ in range(runs + 1):
             start, start_cpu = time.perf_counter(), time.process_time()
-            model.decode(codes)
+            ours.decode(codes)
             wall.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
     median = lambda xs: sorted(xs[1:])[len(xs[1:]) // 2]  # noqa: E731  (the first run warms up)

@@ -28,7 +28,8 @@ from tts_codec.lm.spark.fast_decode import DecodeIds, FastDecodeConfig, FastDeco
 from tts_codec.lm.spark.model import OFFICIAL_VOCAB_SIZE, QWEN2_0_5B
 from tts_codec.tts.generation import SamplingConfig
 
-PATHS = ("generate", "loop", "restricted", "restricted_static")
+PATHS = ("generate", "loop", "restricted", "restricted_static", "restricted_int8")
+FLOAT32_ONLY = ("restricted_int8",)  # int8 weights with float32 activations: timed in the float32 run only
 #: Official-layout-like ids (what they are does not change the speed); EOS is an unused padding row whose head
 #: weights are zeroed (logit 0, never among the top 50), so that a random model never stops early.
 IDS = DecodeIds(eos_id=OFFICIAL_VOCAB_SIZE - 1, pad_id=151643, start_semantic_id=151670, semantic_start=155757,
@@ -60,10 +61,12 @@ def build_random_lm(dtype: torch.dtype, seed: int = 0, layers: int | None = None
     return model
 
 
-def weights_read_per_step(model: torch.nn.Module, restricted: bool) -> int:
-    """Bytes of weights one decode step reads: every matrix but the input embedding, plus the (restricted) head."""
+def weights_read_per_step(model: torch.nn.Module, restricted: bool, int8: bool = False) -> int:
+    """Bytes of weights one decode step reads: every matrix but the input embedding, plus the (restricted) head;
+    with `int8` the 2-D weights of the body take one byte each (their per-row scales are negligible)."""
     head = model.get_output_embeddings().weight
-    body = sum(p.numel() * p.element_size() for n, p in model.model.named_parameters() if "embed_tokens" not in n)
+    body = sum(p.numel() * (1 if int8 and p.dim() == 2 else p.element_size())
+               for n, p in model.model.named_parameters() if "embed_tokens" not in n)
     rows = IDS.semantic_size + 1 if restricted else head.shape[0]
     return body + rows * head.shape[1] * head.element_size()
 
@@ -136,21 +139,24 @@ def measure(spec: dict) -> list[dict]:
                 "restricted": FastDecoder(model, IDS, FastDecodeConfig(restrict_head=True, dtype=spec["dtype"])),
                 "restricted_static": FastDecoder(model, IDS, FastDecodeConfig(restrict_head=True, static_cache=True,
                                                                               dtype=spec["dtype"]))}
+    paths = [p for p in spec["paths"] if spec["dtype"] == "float32" or p not in FLOAT32_ONLY]
+    if "restricted_int8" in paths:
+        decoders["restricted_int8"] = FastDecoder(model, IDS, FastDecodeConfig(restrict_head=True, int8_weights=True))
     rows = []
     for batch in spec["batch_sizes"]:
         batch_prompts, n = prompts(batch, spec["prompt_tokens"]), spec["new_tokens"]
-        clocks = {path: StepClock() for path in spec["paths"]}
+        clocks = {path: StepClock() for path in paths}
         calls = {path: (generate_call(model, batch_prompts, n, clocks[path]) if path == "generate"
-                        else loop_call(decoders[path], batch_prompts, n, clocks[path])) for path in spec["paths"]}
+                        else loop_call(decoders[path], batch_prompts, n, clocks[path])) for path in paths}
         with torch.inference_mode():
             _, outputs = interleaved(calls, spec["runs"], spec["warmup"])
         rates = {}
-        for path in spec["paths"]:
+        for path in paths:
             if outputs[path] != n:
                 raise RuntimeError(f"{path} made {outputs[path]} tokens instead of {n}")
             rates[path] = clocks[path].summary(batch, spec["runs"])
         for path, (rate, best, prefill) in rates.items():
-            step_bytes = weights_read_per_step(model, path.startswith("restricted"))
+            step_bytes = weights_read_per_step(model, path.startswith("restricted"), int8=path.endswith("int8"))
             roofline = batch * spec["bandwidth"] / step_bytes
             base = rates.get("generate", (None,))[0]
             rows.append({"path": path, "dtype": spec["dtype"], "batch": batch, "tokens_per_s": round(rate, 2),

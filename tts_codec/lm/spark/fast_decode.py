@@ -8,12 +8,17 @@ parameters. The shortcuts (each off by default in `FastDecodeConfig`, tested tok
   masked to the same set: the output is constrained decoding, exactly what a full head plus that mask would draw.
 - `dtype: bfloat16`: the model's weights are cast (in place) to bf16, halving the bytes read per step.
 - `static_cache`: a preallocated transformers `StaticCache` instead of the growing `DynamicCache`.
+- `int8_weights`: a copy of the transformer body with int8 weights in its linear layers (`tts_codec.nn.int8_linear`,
+  a quarter of the fp32 bytes; fast on AVX2 CPUs, which only emulate bf16) runs the generation steps; the prompt
+  (prefill) still runs through the float body, and activations, embeddings and the head stay float32. Not exact: the rounding moves logits slightly, so greedy tokens can differ where two candidates are
+  nearly tied (the measured agreement is in tests/lm/test_spark_fast_decode.py and the benchmark notes).
 Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, temperature/top-k/top-p). An optional
 `tts_codec.lm.spark.grammar.TokenGrammar` masks each row's logits (codec codebooks, output format) before sampling,
 on the sliced head too, exactly as the plain path's `GrammarProcessor` does.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -22,6 +27,7 @@ import torch
 
 from tts_codec.errors import UserError
 from tts_codec.lm.spark.grammar import TokenGrammar
+from tts_codec.nn.int8_linear import quantize_linears
 from tts_codec.tts.generation import RowSampler, SamplingConfig, left_pad
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -34,10 +40,14 @@ class FastDecodeConfig:
     restrict_head: bool = False
     dtype: str = "float32"
     static_cache: bool = False
+    int8_weights: bool = False
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise UserError(f"fast_decode dtype {self.dtype!r}: choose one of {sorted(DTYPES)}")
+        if self.int8_weights and self.dtype != "float32":
+            raise UserError(f"fast_decode int8_weights runs float32 activations; it cannot be combined with dtype "
+                            f"{self.dtype!r}")
 
 
 class DecodeIds(NamedTuple):
@@ -75,6 +85,10 @@ class FastDecoder:
         self.model = model.eval().to(DTYPES[self.config.dtype])
         self.ids = ids
         self.body, self.head = model.model, model.get_output_embeddings().weight  # (V, D)
+        self.prefill_body = self.body
+        if self.config.int8_weights:  # a quantized copy for the steps: the caller's model keeps its float weights
+            self.body = copy.deepcopy(model.model)
+            quantize_linears(self.body)
         self.allowed = ids.allowed().to(self.head.device)  # (A,)
         self.head_rows = self.head[self.allowed].contiguous() if self.config.restrict_head else None  # (A, D)
 
@@ -99,7 +113,7 @@ class FastDecoder:
             sampler = RowSampler(sampling, [torch.Generator(device=device).manual_seed(int(s)) for s in seeds])
         cache = self._new_cache(ids.shape[0], ids.shape[1] + sampling.max_new_tokens)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, L)
-        hidden = self._forward(ids, mask, positions, cache)
+        hidden = self._forward(ids, mask, positions, cache, self.prefill_body)
         semantic = (ids == self.ids.start_semantic_id).any(-1)  # (B,) rows past the semantic marker
         states = None if grammar is None else grammar.start([p[-1] for p in prompts]).to(device)
         finished = torch.zeros(ids.shape[0], dtype=torch.bool, device=device)
@@ -128,9 +142,11 @@ class FastDecoder:
             return StaticCache(config=self.model.config, max_cache_len=length)
         return DynamicCache(config=self.model.config)
 
-    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache) -> torch.Tensor:
-        """(B, D) hidden state of each row's last position; fills `cache`."""
-        out = self.body(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache,
+                 body: torch.nn.Module | None = None) -> torch.Tensor:
+        """(B, D) hidden state of each row's last position; fills `cache`. The prompt runs through the float body
+        (`prefill_body`: compute-bound, where int8 kernels gain nothing), each new token through `body`."""
+        out = (body or self.body)(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
         return out.last_hidden_state[:, -1]
 
     def _next_token(self, hidden: torch.Tensor, semantic: torch.Tensor, sampler: RowSampler | None,
