@@ -252,6 +252,10 @@ TRAIN = [
     Case("train_codec", "batch_size_one", lambda ws: _train(ws, "--batch_size", "1"), "data.batch_size is 1"),
     Case("train_codec", "seed_negative", lambda ws: _train(ws, "--seed", "-1"), "--seed"),
     Case("train_codec", "unknown_option", lambda ws: _train(ws, "--frobnicate"), "--frobnicate"),
+    Case("train_codec", "init_from_missing", lambda ws: _train(ws, "--init_from", ws / "start"),
+         "init_from: {ws}/start is not a directory"),
+    Case("train_codec", "init_from_not_a_model_dir", lambda ws: (ws / "start").mkdir() or _train(
+        ws, "--init_from", ws / "start"), "{ws}/start"),
 ]
 
 

@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="per-process batch size (overrides data.batch_size)")
     parser.add_argument("--num_workers", type=non_negative_int, default=None,
                         help="loader workers (overrides data.num_workers)")
+    parser.add_argument("--init_from", default=None,
+                        help="start from this trained codec model dir (overrides the config's init_from; a resumed "
+                             "run continues from its checkpoint instead); see the config key freeze")
     parser.add_argument("--ssl_model_dir", default=None, help="local wav2vec2 directory (overrides ssl_conf.model_dir)")
     args = parser.parse_args(argv)
 
@@ -48,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key in ("batch_size", "num_workers"):
         if getattr(args, key) is not None:
             config.setdefault("data", {})[key] = getattr(args, key)
+    if args.init_from is not None:
+        config["init_from"] = args.init_from
     set_ssl_model_dir(config, args.ssl_model_dir)
     fit_from_config(config, args.output_dir, args.train_data, args.valid_data, ngpu=args.ngpu,
                     num_nodes=args.num_nodes, max_steps=args.max_steps, resume=args.resume, overwrite=args.overwrite,

@@ -46,6 +46,7 @@ class BiCodecTask(GANCodecTask):
         self.hop_length = int(generator.hop_length)
         # The official test is `step > d_vector_train_start`, so batches 0..start are conditioned on the x-vector.
         self.d_vector_train_start = int(require(config, "d_vector_train_start"))
+        self.apply_finetune()
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return self.generator.parameters()

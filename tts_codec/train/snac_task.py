@@ -46,6 +46,7 @@ class SNACTask(GANCodecTask):
                             f"of {generator.pad_multiple} samples (SNAC's padding unit), so frames_multiple * "
                             f"{seg.hop_length} must be a multiple of {generator.pad_multiple}")
         self._level_stats: dict[str, float] = {}
+        self.apply_finetune()
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return self.generator.parameters()

@@ -18,6 +18,7 @@ from torch import nn
 from tts_codec.config import require
 from tts_codec.errors import UserError
 from tts_codec.train.codebook_stats import CodebookUsage, codebook_stats, stats_from_counts
+from tts_codec.train.gan.finetune import finetune_options, freeze_submodules, load_generator_weights
 from tts_codec.train.gan import (
     MultiScaleMelLoss,
     WaveDiscriminator,
@@ -69,6 +70,9 @@ class GANCodecTask(L.LightningModule):
         self.adversarial_start = int(config.get("adversarial_start", 0))
         self._val_usage: CodebookUsage | None = None
         self._audio_targets_logged: set[str] = set()
+        # Fine-tuning (ours): start from a trained model dir and freeze the token-making submodules (finetune.py).
+        self.init_from, self.freeze = finetune_options(self.config)
+        self._frozen: list[nn.Module] = []
 
     # ------------------------------------------------------------------ subclass API
     def generator_parameters(self) -> Iterable[nn.Parameter]:
@@ -84,6 +88,26 @@ class GANCodecTask(L.LightningModule):
     def extra_train_metrics(self, step: int) -> dict[str, float]:
         """Model-specific scalars logged after training batch `step` (none by default)."""
         return {}
+
+    # ------------------------------------------------------------------ fine-tuning
+    def apply_finetune(self) -> None:
+        """Load `init_from` into `self.generator` and freeze the `freeze` submodules; subclasses call it at the end
+        of `__init__`, so a bad directory fails before anything is written (a resumed run's checkpoint then wins)."""
+        if self.init_from:
+            load_generator_weights(self.generator, self.init_from)
+            log.info("generator initialised from %s", self.init_from)
+        if self.freeze:
+            self._frozen = freeze_submodules(self.generator, self.freeze)
+            frozen = sum(p.numel() for m in self._frozen for p in m.parameters())
+            log.info("frozen %s: %d parameters (kept in eval mode)", ", ".join(self.freeze), frozen)
+            self.train(self.training)
+
+    def train(self, mode: bool = True) -> "GANCodecTask":
+        """As nn.Module.train, but frozen submodules stay in eval mode (no dead-code resets, fixed batch norms)."""
+        super().train(mode)
+        for module in getattr(self, "_frozen", ()):
+            module.eval()
+        return self
 
     # ------------------------------------------------------------------ optimisation
     @property
