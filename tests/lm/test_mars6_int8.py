@@ -9,6 +9,7 @@ import torch
 
 from tts_codec.config import load_config
 from tts_codec.lm.mars6.config import Mars6Config
+from tts_codec.lm.mars6.decoding import DecodeOptions, decode_patches
 from tts_codec.lm.mars6.int8 import int8_copy
 from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.patches import level_allowed
@@ -38,3 +39,10 @@ def test_int8_copy_keeps_the_next_token_distributions_and_leaves_the_model_float
     assert any(is_int8_linear(m) for m in quantized.modules())
     assert not any(is_int8_linear(m) for m in model.modules())
     assert not is_int8_linear(quantized.head)  # decoding slices its rows
+    options = DecodeOptions(max_steps=6, min_steps=6)
+    with torch.inference_mode():
+        memory = quantized.encode(text, torch.ones_like(text, dtype=torch.bool), speaker)
+        decoded = decode_patches(quantized, memory, options, torch.Generator().manual_seed(3))
+    assert decoded.patches.shape == (6, cfg.patch_size)
+    for j in range(cfg.patch_size):  # every token in its level's id range
+        assert allowed[j, torch.as_tensor(decoded.patches[:, j])].all()
