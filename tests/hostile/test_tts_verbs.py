@@ -41,6 +41,8 @@ def _edit(args: list, path: Path, line: int, content) -> list:
 
 
 CASES = [
+    Case("tts_decode", "int8_with_bf16", lambda ws: _args(ws) + ["--int8_weights", "true", "--lm_dtype", "bfloat16"],
+         "int8_weights runs float32 activations"),
     Case("tts_decode", "meta_lst_missing", lambda ws: _args(ws) + ["--meta_lst", ws / "nope.lst"],
          "{ws}/nope.lst: no such meta list"),
     Case("tts_decode", "meta_lst_three_fields",
