@@ -29,10 +29,11 @@ FAST = ("--codec_max_steps", "4", "--lm_args", "--max_steps 6",
 # Eleven stages with three short trainings and four Whisper-scored systems; pytest.ini's 900 s is too short on a
 # busy machine (its first run, niced behind other training, took over 17 minutes to reach stage 6).
 @pytest.mark.timeout(2400)
-def test_mars6_stages_1_to_11_end_to_end(mini_recipe: Path) -> None:
+def test_mars6_stages_1_to_11_end_to_end(mini_recipe: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     proc = run_recipe(mini_recipe, "--model_family", "mars6", *SMALL, *FAST, timeout=2300)
     assert proc.returncode == 0
     assert "stage 12: not a mars6 stage in this version" in proc.stderr
+    monkeypatch.chdir(mini_recipe)  # the scps name their arks relative to the recipe dir, as in Kaldi
     dump = mini_recipe / "dump" / "mars6"  # beside the spark family's dump/raw (16 kHz), never over it
     assert not (mini_recipe / "dump" / "raw").exists()
     sets = {d: DataDir.load(dump / "raw" / d) for d in ("train", "dev", "test")}
