@@ -32,8 +32,9 @@ BAD = [
     (("--asr_beam", "0"), "--asr_beam must be a whole number >= 1, not '0'"),
     # a stage the family does not have: an error when nothing else is selected (skipped inside a wider range)
     (("--stage", "9", "--stop_stage", "9"), "--model_family spark: stage(s) 9 do not exist yet for spark"),
-    (("--model_family", "mars6", "--stage", "12"), "--model_family mars6: stage(s) 12 do not exist yet for mars6 "
-                                                   "(its stages: 1 2 3 4 5 6 7 8 9 10 11); nothing to run"),
+    (("--model_family", "mars6", "--stage", "9", "--stop_stage", "9"),
+     "--stage 9 --stop_stage 9: stage 9 needs the LM of stage 8"),
+    (("--model_family", "mars6", "--stage", "12"), "--stage 12 --stop_stage 12: stage 12 needs the LM of stage 8"),
     # stages 10 (TTS decoding) and 12 (packing) need the LM of stage 8: alone without it an error (skipped inside a
     # wider range)
     (("--stage", "9", "--stop_stage", "10"), "--stage 9 --stop_stage 10: stage 10 needs the LM of stage 8"),

@@ -87,8 +87,8 @@ Options (default in brackets):
   --codec_metrics [${codec_metrics}] --tts_metrics [${tts_metrics}] --asr_beam [${asr_beam}]
   --asr_model_dir [bundled tiny.en] --speaker_model_dir [resemblyzer]
   --config FILE       name=value lines, overridden by later command-line options
-Families: spark has stages 1-8, 10-12; mars6 (SNAC + MARS6 at 24 kHz) has 1-11 (packing a MARS6 model is not
-in this version). A stage the family does not have is skipped with a message inside a range that has other stages;
+Families: spark has stages 1-8, 10-12; mars6 (SNAC + MARS6 at 24 kHz) has 1-12 (stage 12 packs the stage-9
+model when there is one). A stage the family does not have is skipped with a message inside a range that has other stages;
 a range of only such stages is an error. Stages 9, 10, 12 need the LM of stage 8 (skipped without it, likewise).
 mars6: stage 3 writes x-vectors (<dumpdir>/xvector/<set>), stage 9 fine-tunes the stage-8 model with ORPO on
 automatically scored candidate pairs into ${expdir}/lm_<lm_tag>_pref, and stages 10-11 decode and score both
@@ -139,10 +139,9 @@ done
 # ---- model families: their sample rate, the stages that exist for them, what stage 3 extracts, the file that
 # marks a finished LM model dir, the dump and report roots. The Python verbs pick
 # the codec/LM class from the configs' `codec:`/`lm:` keys; these tables hold only what the stage commands differ in.
-# Packing MARS6 (stage 12) is not in this version: when tts_codec.bin.pack_model packs a MARS6 model dir, add 12 to
-# family_stages[mars6] (stage 12 already packs the stage-9 model when there is one). ----
+# Stage 12 packs the stage-9 (ORPO) model of mars6 when there is one. ----
 declare -A family_fs=([spark]=16000 [mars6]=24000)
-declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11 12" [mars6]="1 2 3 4 5 6 7 8 9 10 11")
+declare -A family_stages=([spark]="1 2 3 4 5 6 7 8 10 11 12" [mars6]="1 2 3 4 5 6 7 8 9 10 11 12")
 declare -A family_features=([spark]="ssl_feats labels" [mars6]="xvectors labels")
 declare -A family_lm_file=([spark]=config.json [mars6]=config.yaml)
 declare -A family_dumpdir=([spark]=dump [mars6]=dump/mars6)
