@@ -142,7 +142,10 @@ def test_interrupt_kills_running_jobs(tmp_path, sig):
     # Each job backgrounds a sleep (a grandchild of the runner) and waits: it must die with the runner.
     cmd = [sys.executable, "-m", "tts_codec.bin.run_jobs", "--backend", "local", "JOB=1:2", "log/s.JOB.log",
            "sleep", "60", "&", "echo", "$!", ">", "pid.JOB", ";", "wait"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    # A shell without job control starts background commands with SIGINT ignored (e.g. `nohup make test &`), and
+    # Python keeps an inherited SIG_IGN: give the runner the default SIGINT an interactive Ctrl-C would reach.
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pid_files = [tmp_path / "pid.1", tmp_path / "pid.2"]
     deadline = time.monotonic() + 20
     while not all(p.exists() and p.read_text().strip() for p in pid_files):

@@ -82,7 +82,10 @@ def test_single_sbatch_job_uses_recipe_conf(tmp_path, slurm_cluster, job_tools):
 def test_interrupt_cancels_the_slurm_job(tmp_path, slurm_cluster):
     cmd = [sys.executable, "-m", "tts_codec.bin.run_jobs", "--backend", "slurm", "JOB=1:2", "log/i.JOB.log",
            "echo", "started", ">", "started.JOB", ";", "sleep", "60"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    # A shell without job control starts background commands with SIGINT ignored (e.g. `nohup make test &`), and
+    # Python keeps an inherited SIG_IGN: give the runner the default SIGINT an interactive Ctrl-C would reach.
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not ((tmp_path / "started.1").exists() and (tmp_path / "started.2").exists()):
         assert time.monotonic() < deadline and proc.poll() is None, "the SLURM tasks did not start"
