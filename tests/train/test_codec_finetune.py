@@ -1,4 +1,5 @@
-"""Codec fine-tuning (train.gan.finetune): start from a model dir, freeze the token-making submodules, train the rest."""
+"""Codec fine-tuning (train.gan.finetune): start from a model dir, freeze the token-making submodules, train the
+rest."""
 import pytest
 import torch
 
@@ -69,7 +70,8 @@ def test_missing_or_mismatched_init_dir_is_named(tmp_path, corpus, tiny_config):
     with pytest.raises(UserError, match="init_from: .*nowhere is not a directory"):
         fit_from_config(tiny_config, tmp_path / "exp", corpus[0], None, max_steps=1)
     other = _codec_keys(tiny_config)
-    other["codec_conf"] = {**other["codec_conf"], "quantizer": {**other["codec_conf"]["quantizer"], "codebook_size": 64}}
+    quantizer = {**other["codec_conf"]["quantizer"], "codebook_size": 64}
+    other["codec_conf"] = {**other["codec_conf"], "quantizer": quantizer}
     BiCodec.from_config(other).save_pretrained(tmp_path / "other")
     tiny_config["init_from"] = str(tmp_path / "other")
     with pytest.raises(UserError, match="init_from: .*other does not match the training config's codec"):

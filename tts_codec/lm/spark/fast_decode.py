@@ -10,8 +10,9 @@ parameters. The shortcuts (each off by default in `FastDecodeConfig`, tested tok
 - `static_cache`: a preallocated transformers `StaticCache` instead of the growing `DynamicCache`.
 - `int8_weights`: a copy of the transformer body with int8 weights in its linear layers (`tts_codec.nn.int8_linear`,
   a quarter of the fp32 bytes; fast on AVX2 CPUs, which only emulate bf16) runs the generation steps; the prompt
-  (prefill) still runs through the float body, and activations, embeddings and the head stay float32. Not exact: the rounding moves logits slightly, so greedy tokens can differ where two candidates are
-  nearly tied (the measured agreement is in tests/lm/test_spark_fast_decode.py and the benchmark notes).
+  (prefill) still runs through the float body, and activations, embeddings and the head stay float32. Not exact:
+  the rounding moves logits slightly, so greedy tokens can differ where two candidates are nearly tied (on the
+  tiny test LM they do not: tests/lm/test_fast_decode.py).
 Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, temperature/top-k/top-p). An optional
 `tts_codec.lm.spark.grammar.TokenGrammar` masks each row's logits (codec codebooks, output format) before sampling,
 on the sliced head too, exactly as the plain path's `GrammarProcessor` does.
@@ -146,7 +147,8 @@ class FastDecoder:
                  body: torch.nn.Module | None = None) -> torch.Tensor:
         """(B, D) hidden state of each row's last position; fills `cache`. The prompt runs through the float body
         (`prefill_body`: compute-bound, where int8 kernels gain nothing), each new token through `body`."""
-        out = (body or self.body)(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
+        out = (body or self.body)(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache,
+                                  use_cache=True)
         return out.last_hidden_state[:, -1]
 
     def _next_token(self, hidden: torch.Tensor, semantic: torch.Tensor, sampler: RowSampler | None,
