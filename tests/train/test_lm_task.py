@@ -14,6 +14,7 @@ from tts_codec.data.lm_dataset import IGNORE, LMDataset, StepStream, UtteranceRe
 from tts_codec.errors import UserError
 from tts_codec.lm.spark import prompts as P
 from tts_codec.testing.spark_lm import make_lm_corpus, make_spark_tokenizer
+from tts_codec.testing.training_state import assert_same_training_state
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,13 +132,7 @@ def test_resume_is_exact(tokenizer_dir, corpus, tmp_path):
     run(tiny_config(tokenizer_dir, max_steps=3), corpus, tmp_path / "split", [first_order])
     second = run(tiny_config(tokenizer_dir, max_steps=6), corpus, tmp_path / "split", [second_order])
     assert whole_order.steps == first_order.steps + second_order.steps
-    for name, tensor in whole.lm.state_dict().items():
-        assert torch.equal(tensor, second.lm.state_dict()[name]), name
-    opt_a, opt_b = whole.optimizers().optimizer.state_dict(), second.optimizers().optimizer.state_dict()
-    for key, state in opt_a["state"].items():
-        for field, value in state.items():
-            assert torch.equal(value, opt_b["state"][key][field]), (key, field)
-    assert whole.lr_schedulers().state_dict() == second.lr_schedulers().state_dict()
+    assert_same_training_state(whole, second, module="lm")
 
 
 def test_noam_schedule_warms_up_decays_and_anneals():

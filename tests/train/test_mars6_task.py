@@ -14,6 +14,7 @@ from tts_codec.config import load_config
 from tts_codec.data.lm_dataset import IGNORE
 from tts_codec.errors import UserError
 from tts_codec.testing.mars6 import make_mars6_corpus, make_mars6_tokenizer
+from tts_codec.testing.training_state import assert_same_training_state
 
 REPO = Path(__file__).resolve().parents[2]
 CODES = 32  # a small codebook keeps the embeddings small: a step takes well under a second
@@ -48,17 +49,6 @@ class Order(L.Callback):
         (as conditioning dropout makes), so an exact resume must restore both."""
         batches = batch.values() if isinstance(batch, dict) else batch
         self.steps.append([b["patches"].sum().item() for b in batches] + [torch.rand(1).item()])
-
-
-def assert_same_training_state(a, b) -> None:
-    """Two tasks hold equal weights, optimiser moments and scheduler state."""
-    for name, tensor in a.model.state_dict().items():
-        assert torch.equal(tensor, b.model.state_dict()[name]), name
-    opt_a, opt_b = a.optimizers().optimizer.state_dict(), b.optimizers().optimizer.state_dict()
-    for key, state in opt_a["state"].items():
-        for field, value in state.items():
-            assert torch.equal(value, opt_b["state"][key][field]), (key, field)
-    assert a.lr_schedulers().state_dict() == b.lr_schedulers().state_dict()
 
 
 def run(config, setup, output_dir, callbacks=()):
