@@ -139,6 +139,22 @@ def test_int8_weights_generate_the_fp32_tokens_and_leave_the_model_float(tiny_lm
     assert not any(is_int8_linear(m) for m in tiny_lm.modules())  # the caller's model is untouched
 
 
+def test_int8_prefill_generates_the_fp32_tokens_through_the_int8_body(tiny_lm, spark_vocab):
+    """The prompt through the int8 body too: on the tiny LM every greedy token is still the plain path's."""
+    ids = DecodeIds.from_vocab(spark_vocab)
+    prompts = mixed_prompts(spark_vocab)
+    expected = plain(tiny_lm, spark_vocab, prompts, SemanticOnly(ids))
+    config = FastDecodeConfig(restrict_head=True, int8_weights=True, int8_prefill=True)
+    fast = FastDecoder(tiny_lm, ids, config)
+    assert fast.prefill_body is fast.body and any(is_int8_linear(m) for m in fast.prefill_body.modules())
+    assert same(fast.generate(prompts, [0, 0, 0], GREEDY), expected)
+
+
+def test_int8_prefill_without_int8_weights_is_refused():
+    with pytest.raises(UserError, match="int8_prefill .* needs int8_weights"):
+        FastDecodeConfig(int8_prefill=True)
+
+
 def test_int8_with_bf16_is_refused():
     with pytest.raises(UserError, match="int8_weights runs float32 activations"):
         FastDecodeConfig(dtype="bfloat16", int8_weights=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import soundfile as sf
@@ -97,6 +98,9 @@ def test_stages_3_to_11_end_to_end(mini_recipe: Path) -> None:
     exp = mini_recipe / "exp" / "codec_bicodec_tiny"
     assert (exp / "model").is_dir() and (exp / "checkpoints" / "last.ckpt").is_file()
     assert list((exp / "tensorboard").rglob("events.out.tfevents.*"))
+    cores = len(os.sched_getaffinity(0))  # what nproc counts: training uses every core by default
+    for log in (exp / "train.log", mini_recipe / "exp" / "lm_spark_lm_tiny" / "train.log"):
+        assert f"torch CPU threads per process: {cores} " in log.read_text()
     test_utts = DataDir.load(mini_recipe / "dump" / "raw" / "test").utt_ids
     codes = load_tokens(mini_recipe / "dump" / "codes" / "bicodec_tiny" / "test")
     assert sorted(codes) == test_utts
@@ -172,10 +176,12 @@ def test_unimplemented_stage_is_skipped_in_a_range_and_extra_args_reach_training
     assert "stage 9: not a spark stage in this version (its stages: 1 2 3 4 5 6 7 8 10 11 12); skipped" \
         in skipped.stderr
     assert "stage 10 (TTS decoding): no LM in exp/lm_spark_lm_tiny/model (stage 8); skipped" in skipped.stderr
-    proc = run_recipe(mini_recipe, "--stage", "5", "--stop_stage", "5", "--codec_args", "--no_such_option 1")
+    proc = run_recipe(mini_recipe, "--stage", "5", "--stop_stage", "5", "--codec_args", "--no_such_option 1",
+                      "--train_threads", "3")
     assert proc.returncode != 0  # train_codec refused the passed-through option
     log = (mini_recipe / "exp" / "codec_bicodec_tiny" / "train.log").read_text()
     assert "unrecognized arguments: --no_such_option 1" in log
+    assert "# Accounting: time=" in log and " threads=3\n" in log  # the job ran with --train_threads
     no_tokenizer = run_recipe(mini_recipe, "--stage", "8", "--stop_stage", "8")
     assert no_tokenizer.returncode == 2
     assert "stage 8 needs the tokenizer of stage 4 in data/token_list/spark_bpe400" in no_tokenizer.stderr

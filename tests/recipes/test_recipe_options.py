@@ -21,6 +21,7 @@ BAD = [
     (("--num_nodes", "x"), "--num_nodes must be a whole number >= 1, not 'x'"),
     (("--fs", "16k"), "--fs must be a whole number >= 1, not '16k'"),
     (("--codec_max_steps", "0"), "--codec_max_steps must be a whole number >= 1, not '0'"),
+    (("--train_threads", "0"), "--train_threads must be a whole number >= 1, not '0'"),
     (("--min_dur", "-0.5"), "--min_dur must be a number of seconds >= 0, not '-0.5'"),
     (("--max_dur", "nan"), "--max_dur must be a number of seconds >= 0, not 'nan'"),
     (("--min_dur", "5", "--max_dur", "2"), "--min_dur 5 must be below --max_dur 2"),

@@ -1,10 +1,10 @@
 """SNAC decode speed with random weights of a config's shapes, ours against the `snac` package's own model.
 
-One configuration (a `spec` dict: config, fast, batch, dtype, seconds, runs, warmup, threads) gives one table row.
-Both models hold the same weights and decode the same seeded random codes under torch.inference_mode(), timed turn by
-turn in one process (`interleaved`), so `speedup` = package time / our time is a ratio from one run. Ours is
-`prepare_for_inference` (eval, weight norm folded; `fast`: `CachedSnake`) with an optional bf16 autocast; the
-package's model runs as shipped (weight norm kept, its TorchScript snake). `max_abs_diff` compares our output with
+One configuration (a `spec` dict: config, fast, channels_last, batch, dtype, seconds, runs, warmup, threads) gives
+one table row. Both models hold the same weights and decode the same seeded random codes under
+torch.inference_mode(), timed turn by turn in one process (`interleaved`), so `speedup` = package time / our time
+is a ratio from one run. Ours is `prepare_for_inference` (eval, weight norm folded; `fast`: `CachedSnake`;
+`channels_last`: conv stacks channels-last) with an optional bf16 autocast; the package's model runs as shipped (weight norm kept, its TorchScript snake). `max_abs_diff` compares our output with
 the package's under the same noise seed (the package draws the NoiseBlock noise from the global RNG).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tts_codec.config import load_config
 
 #: performance.md: the official decode of 10 s at 24 kHz on 2 cores, and the target
 OFFICIAL_10S, TARGET_10S = 3.85, 3.0
-COLUMNS = ["fast", "batch", "dtype", "seconds", "rtf", "x_real_time", "package_s", "speedup", "target_s",
+COLUMNS = ["fast", "channels_last", "batch", "dtype", "seconds", "rtf", "x_real_time", "package_s", "speedup", "target_s",
            "meets_target", "max_abs_diff", "peak_mem_mb", "runs"]
 
 
@@ -52,7 +52,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     ours, package = build_pair(spec["config"])
     codes = random_codes(ours, spec["batch"], spec["seconds"])
     levels = list(codes.values())
-    ours = prepare_for_inference(ours, "cpu", spec["fast"])
+    ours = prepare_for_inference(ours, "cpu", spec["fast"], spec.get("channels_last", False))
 
     def decode_ours() -> torch.Tensor:
         with precision(spec["dtype"]):
@@ -70,7 +70,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     audio = spec["batch"] * outputs["ours"].shape[-1] / ours.sample_rate
     target = TARGET_10S * audio / 10.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {**{k: spec[k] for k in ("fast", "batch", "dtype", "runs")}, "seconds": round(seconds, 4),
+    return {**{k: spec[k] for k in ("fast", "batch", "dtype", "runs")},
+            "channels_last": spec.get("channels_last", False), "seconds": round(seconds, 4),
             "rtf": round(seconds / audio, 4), "x_real_time": round(audio / seconds, 2),
             "package_s": round(package_s, 4), "speedup": round(package_s / seconds, 2), "target_s": round(target, 3),
             "meets_target": seconds <= target, "max_abs_diff": float(f"{diff:.3g}"), "peak_mem_mb": round(peak, 1)}

@@ -3,7 +3,8 @@
 One worker (`measure`) builds the LM once in one dtype and times, interleaved, each decoding path at each batch
 size: `generate` = transformers `generate` with the official sampling settings (what the official code runs),
 `loop` = our loop with no shortcut, `restricted` = our loop scoring only semantic rows + EOS, `restricted_static`
-= the same with a static KV cache; all sample with the official settings. The prompt is prompt B's size for a 10 s
+= the same with a static KV cache, `restricted_int8` = int8 weights for the steps (the prompt through the float
+body), `restricted_int8_prefill` = int8 weights for the prompt too; all sample with the official settings. The prompt is prompt B's size for a 10 s
 reference (`prompt_tokens`, ending with `<|start_semantic_token|>`); every run makes exactly `new_tokens` tokens
 (EOS never drawn). Each token is time-stamped: tokens/s = batch * (tokens after the first) / their time, and the
 prefill time is that of the first token (medians over runs; `best_tokens_per_s` is the fastest run).
@@ -28,8 +29,9 @@ from tts_codec.lm.spark.fast_decode import DecodeIds, FastDecodeConfig, FastDeco
 from tts_codec.lm.spark.model import OFFICIAL_VOCAB_SIZE, QWEN2_0_5B
 from tts_codec.tts.generation import SamplingConfig
 
-PATHS = ("generate", "loop", "restricted", "restricted_static", "restricted_int8")
-FLOAT32_ONLY = ("restricted_int8",)  # int8 weights with float32 activations: timed in the float32 run only
+PATHS = ("generate", "loop", "restricted", "restricted_static", "restricted_int8", "restricted_int8_prefill")
+#: int8 weights with float32 activations: timed in the float32 run only
+FLOAT32_ONLY = ("restricted_int8", "restricted_int8_prefill")
 #: Official-layout-like ids (what they are does not change the speed); EOS is an unused padding row whose head
 #: weights are zeroed (logit 0, never among the top 50), so that a random model never stops early.
 IDS = DecodeIds(eos_id=OFFICIAL_VOCAB_SIZE - 1, pad_id=151643, start_semantic_id=151670, semantic_start=155757,
@@ -140,8 +142,10 @@ def measure(spec: dict) -> list[dict]:
                 "restricted_static": FastDecoder(model, IDS, FastDecodeConfig(restrict_head=True, static_cache=True,
                                                                               dtype=spec["dtype"]))}
     paths = [p for p in spec["paths"] if spec["dtype"] == "float32" or p not in FLOAT32_ONLY]
-    if "restricted_int8" in paths:
-        decoders["restricted_int8"] = FastDecoder(model, IDS, FastDecodeConfig(restrict_head=True, int8_weights=True))
+    for path, int8_prefill in (("restricted_int8", False), ("restricted_int8_prefill", True)):
+        if path in paths:
+            decoders[path] = FastDecoder(model, IDS, FastDecodeConfig(restrict_head=True, int8_weights=True,
+                                                                      int8_prefill=int8_prefill))
     rows = []
     for batch in spec["batch_sizes"]:
         batch_prompts, n = prompts(batch, spec["prompt_tokens"]), spec["new_tokens"]
@@ -156,7 +160,7 @@ def measure(spec: dict) -> list[dict]:
                 raise RuntimeError(f"{path} made {outputs[path]} tokens instead of {n}")
             rates[path] = clocks[path].summary(batch, spec["runs"])
         for path, (rate, best, prefill) in rates.items():
-            step_bytes = weights_read_per_step(model, path.startswith("restricted"), int8=path.endswith("int8"))
+            step_bytes = weights_read_per_step(model, path.startswith("restricted"), int8="int8" in path)
             roofline = batch * spec["bandwidth"] / step_bytes
             base = rates.get("generate", (None,))[0]
             rows.append({"path": path, "dtype": spec["dtype"], "batch": batch, "tokens_per_s": round(rate, 2),
@@ -174,14 +178,17 @@ def measure(spec: dict) -> list[dict]:
 
 
 def codec_times(spec: dict) -> dict:
-    """Median seconds of BiCodec tokenize-with-SSL and decode (fast snake, fp32) of `seconds` of audio."""
+    """Median seconds of BiCodec tokenize-with-SSL and decode (fast snake, fp32) of `seconds` of audio; the decode
+    runs channels-last unless `spec["channels_last"]` is false (the pipeline's default, `SparkTTS.from_dirs`)."""
     from tts_codec.benchmark.bicodec import build_random, make_call
     from tts_codec.codecs.inference import prepare_for_inference
 
     torch.set_num_threads(spec["threads"])
     out = {"seconds": spec["seconds"]}
     for task in ("tokenize_ssl", "decode"):
-        model = prepare_for_inference(build_random(spec["codec_config"], task), "cpu", fast=True)
+        channels_last = task == "decode" and spec.get("channels_last", True)
+        model = prepare_for_inference(build_random(spec["codec_config"], task), "cpu", fast=True,
+                                      channels_last=channels_last)
         call = make_call(model, dict(task=task, batch=1, seconds=spec["seconds"], device="cpu"))
         with torch.inference_mode():
             timings, _ = interleaved({task: call}, spec["runs"], spec["warmup"])

@@ -29,6 +29,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     parser.add_argument("--fast", nargs="+", type=str2bool, default=[False, True],
                         help="rows without and with CachedSnake")
+    parser.add_argument("--compare_channels_last", type=str2bool, default=True,
+                        help="also time each fast float32 row channels-last (tts_codec.nn.channels_last)")
     parser.add_argument("--seconds", type=positive_float, default=10.0, help="audio length per utterance")
     parser.add_argument("--runs", type=positive_int, default=3, help="timed runs (median) after --warmup runs")
     parser.add_argument("--warmup", type=non_negative_int, default=1)
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs = [dict(config=args.config, fast=fast, batch=b, dtype=dt, seconds=args.seconds, runs=args.runs,
                   warmup=args.warmup, threads=args.threads)
              for b in args.batch_sizes for dt in args.dtypes for fast in dict.fromkeys(args.fast)]
+    if args.compare_channels_last:
+        specs += [dict(s, channels_last=True) for s in specs if s["fast"] and s["dtype"] == "float32"]
     rows = []
     for spec in specs:
         rows.append(run_isolated(spec) if args.isolate else measure(spec))

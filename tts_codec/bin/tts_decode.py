@@ -53,6 +53,11 @@ def get_parser():
     p.add_argument("--int8_weights", type=str2bool, default=False,
                    help="fast_decode: int8 weights for the generation steps (3.6x the generate path on 2 CPU cores; "
                         "not bit-exact, see tts_codec.lm.spark.fast_decode); needs --lm_dtype float32")
+    p.add_argument("--int8_prefill", type=str2bool, default=False,
+                   help="fast_decode: the prompt through the int8 weights too (needs --int8_weights)")
+    p.add_argument("--codec_channels_last", type=str2bool, default=True,
+                   help="CPU: the codec's wave generator computed channels-last (same weights; output within float "
+                        "rounding, tts_codec.nn.channels_last)")
     p.add_argument("--batch_size", type=positive_int, default=1, help="utterances generated together")
     p.add_argument("--nj", type=positive_int, default=1, help="split the list into nj parts ...")
     p.add_argument("--nj_part", type=positive_int, default=1, help="... and speak part k (1-based)")
@@ -76,10 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.voice:
         load_voice(args.voice)
     fast = None
-    if args.fast_decode or args.restrict_head or args.static_cache or args.int8_weights:
+    if args.fast_decode or args.restrict_head or args.static_cache or args.int8_weights or args.int8_prefill:
         fast = FastDecodeConfig(restrict_head=args.restrict_head, dtype=args.lm_dtype, static_cache=args.static_cache,
-                                int8_weights=args.int8_weights)
-    tts = SparkTTS.from_dirs(args.codec_dir, args.lm_dir, args.device, args.lm_dtype, max_chars=args.max_chars,
+                                int8_weights=args.int8_weights, int8_prefill=args.int8_prefill)
+    tts = SparkTTS.from_dirs(args.codec_dir, args.lm_dir, args.device, args.lm_dtype,
+                             codec_channels_last=args.codec_channels_last, max_chars=args.max_chars,
                              prompt_join=args.prompt_join, fast_decode=fast)
     settings = {k: str(getattr(args, k)) for k in ("task", "codec_dir", "lm_dir", "meta_lst", "data_dir", "voice",
                                                    "use_prompt_text", "max_ref_seconds", "fine_values", "prompt_join",

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from snac import SNAC
+from snac.layers import NoiseBlock
 from snac.layers import Snake1d as PackageSnake1d
 from torch import nn
 
@@ -37,6 +38,7 @@ from tts_codec.config import load_config, require, save_config
 from tts_codec.data.dsp import prepare_audio
 from tts_codec.data.token_file import StreamInfo
 from tts_codec.errors import UserError
+from tts_codec.nn.channels_last import conv_to_2d, register_channels_last
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import remove_weight_norm
 
@@ -277,6 +279,23 @@ def _swap_snake(model: nn.Module) -> int:
                 setattr(parent, name, ours)
                 count += 1
     return count
+
+
+class ChannelsLastNoiseBlock(nn.Module):
+    """The package's NoiseBlock, x + noise * conv1x1(x), on channels-last (B, C, 1, T) tensors: the same noise
+    draws from the global RNG (B * T values in the same order), so decoding with `channels_last` keeps the audio."""
+
+    def __init__(self, block: NoiseBlock):
+        super().__init__()
+        self.linear = conv_to_2d(block.linear)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, _, steps = x.shape
+        noise = torch.randn((batch, 1, 1, steps), device=x.device, dtype=x.dtype)
+        return x + noise * self.linear(x)
+
+
+register_channels_last(NoiseBlock, ChannelsLastNoiseBlock)
 
 
 def official_config(config_json: Path) -> dict[str, Any]:

@@ -3,9 +3,12 @@
 oneDNN computes convolutions natively in the channels-last layout, so a stack kept channels-last end to end skips
 the layout reorders a (B, C, T) conv pays on every call (about 1.3x faster per conv on a 2-core AVX2 CPU). Same
 weights, same function: only how it is laid out in memory changes. `use_channels_last` wraps every outermost
-`nn.Sequential` whose leaves are all 1-d convs, snakes or elementwise activations (a DAC-style wave generator).
+`nn.Sequential` whose leaves are all 1-d convs, snakes or elementwise activations (a DAC-style wave generator), or
+modules with a registered channels-last stand-in (`register_channels_last`, e.g. SNAC's NoiseBlock).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 from torch import nn
@@ -13,6 +16,14 @@ from torch import nn
 from tts_codec.nn.snake import CachedSnake, Snake1d
 
 ELEMENTWISE = (nn.Tanh, nn.Identity, nn.LeakyReLU, nn.ReLU, nn.ELU)
+#: module class -> a function making its channels-last (B, C, 1, T) stand-in (codecs register their own blocks)
+STAND_INS: dict[type, Callable[[nn.Module], nn.Module]] = {}
+
+
+def register_channels_last(cls: type, make: Callable[[nn.Module], nn.Module]) -> None:
+    """Let stacks holding `cls` modules run channels-last: `make(module)` returns the module computing the same
+    function on (B, C, 1, T) channels-last tensors (its own convs converted with `conv_to_2d`)."""
+    STAND_INS[cls] = make
 
 
 class ChannelsLastSnake(nn.Module):
@@ -64,7 +75,9 @@ class ChannelsLast1d(nn.Module):
         self.stack = stack
         for parent in list(stack.modules()):
             for name, child in list(parent.named_children()):
-                if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
+                if type(child) in STAND_INS:
+                    setattr(parent, name, STAND_INS[type(child)](child))
+                elif isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
                     setattr(parent, name, conv_to_2d(child))
                 elif isinstance(child, (Snake1d, CachedSnake)):
                     setattr(parent, name, ChannelsLastSnake(child.alpha))
@@ -74,10 +87,18 @@ class ChannelsLast1d(nn.Module):
         return y.squeeze(2).contiguous()
 
 
+def _units(module: nn.Module) -> list[nn.Module]:
+    """The leaves below `module`, a registered stand-in class counting as one leaf."""
+    if type(module) in STAND_INS or not list(module.children()):
+        return [module]
+    return [unit for child in module.children() for unit in _units(child)]
+
+
 def _convertible(module: nn.Module) -> bool:
-    leaves = [m for m in module.modules() if not list(m.children())]
-    return bool(leaves) and any(isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)) for m in leaves) and all(
-        isinstance(m, (nn.Conv1d, nn.ConvTranspose1d, Snake1d, CachedSnake, *ELEMENTWISE)) for m in leaves)
+    units = _units(module)
+    return any(isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)) for m in units) and all(
+        isinstance(m, (nn.Conv1d, nn.ConvTranspose1d, Snake1d, CachedSnake, *ELEMENTWISE)) or type(m) in STAND_INS
+        for m in units)
 
 
 def use_channels_last(model: nn.Module) -> int:

@@ -1,5 +1,7 @@
 """The guard of the shipped mini models: fixed eSpeak utterances through the codec and through TTS, scored with the
-evaluation suite, so that a change that breaks the models (or their loading) is caught in CI.
+evaluation suite, so that a change that breaks the models (or their loading) is caught in CI. Both families: the
+Spark clone (prompt B without transcript) and the MARS6 shallow clone; audio at another rate than 16 kHz (SNAC's
+24 kHz) is resampled to 16 kHz before it is scored, as the scorers expect.
 
 `measure(model_dir)` returns the figures; `python -m tts_codec.testing.shipped_models --model_dir D --out F` writes
 them with the margins the guard test allows (`F` = the `*.guard.json` beside the shipped dir).
@@ -35,6 +37,23 @@ def _speak(voice_index: int, text: str) -> np.ndarray:
     return synthesize(text, prosody, SAMPLE_RATE)
 
 
+def _to_scoring_rate(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`wav` at the 16 kHz the scorers (Whisper, STOI, Resemblyzer) take."""
+    import soxr
+
+    wav = np.asarray(wav, dtype=np.float32)
+    return wav if sample_rate == SAMPLE_RATE else soxr.resample(wav, sample_rate, SAMPLE_RATE, quality="VHQ")
+
+
+def _clone(tts: Any, text: str, prompt_path: Path, seed: int) -> np.ndarray:
+    """One seeded clone of `text` in the voice of `prompt_path`, by either family's pipeline."""
+    if tts.family == "mars6":
+        return tts.clone_texts([text], prompt_path, seed=seed)[0].wav
+    from tts_codec.tts.generation import SamplingConfig
+
+    return tts.clone(text, prompt_path, sampling=SamplingConfig(seed=seed)).wav
+
+
 def measure(model_dir: str | Path, work_dir: str | Path) -> dict[str, float]:
     """Codec resynthesis (STOI, SIM to the original, WER) of the prompts, and TTS clones of TARGETS in each prompt's
     voice (SIM-o to the prompt, WER by Whisper tiny.en beam 5 over all clones); `work_dir` keeps the wavs."""
@@ -46,7 +65,6 @@ def measure(model_dir: str | Path, work_dir: str | Path) -> dict[str, float]:
     from tts_codec.eval.normalize import get_normalizer
     from tts_codec.eval.speaker import ResemblyzerEncoder, cosine
     from tts_codec.eval.wer import corpus_rate, word_errors
-    from tts_codec.tts.generation import SamplingConfig
     from tts_codec.tts.model_dir import load_model_dir
 
     work = Path(work_dir)
@@ -61,15 +79,17 @@ def measure(model_dir: str | Path, work_dir: str | Path) -> dict[str, float]:
         prepared = tts.codec.prepare(prompt, SAMPLE_RATE)
         with torch.inference_mode():
             resynth = tts.codec.decode(tts.codec.encode(torch.from_numpy(prepared))).squeeze().float().numpy()
+        prepared, resynth = (_to_scoring_rate(w, tts.codec.sample_rate) for w in (prepared, resynth))
         n = min(len(prepared), len(resynth))
         stoi.append(stoi_score(prepared[:n], resynth[:n], SAMPLE_RATE))
         sim.append(cosine(spk.embed(prepared), spk.embed(resynth)))
         codec_errors.append(word_errors(norm(text), norm(asr.transcribe(resynth))))
         for t, target in enumerate(TARGETS):
-            out = tts.clone(target, prompt_path, sampling=SamplingConfig(seed=SEED + t))
-            write_wav(work / f"clone{index}_{t}.wav", out.wav, tts.sample_rate)
-            sim_o.append(cosine(spk.embed(prompt), spk.embed(out.wav)))
-            hyp = asr.transcribe(out.wav)
+            wav = _clone(tts, target, prompt_path, SEED + t)
+            write_wav(work / f"clone{index}_{t}.wav", wav, tts.sample_rate)
+            wav = _to_scoring_rate(wav, tts.sample_rate)
+            sim_o.append(cosine(spk.embed(prompt), spk.embed(wav)))
+            hyp = asr.transcribe(wav)
             errors.append(word_errors(norm(target), norm(hyp)))
     return {"codec_stoi": float(np.mean(stoi)), "codec_sim": float(np.mean(sim)),
             "codec_wer": float(corpus_rate(codec_errors)),

@@ -229,6 +229,8 @@ def fit(
         save_config(config, output_dir / "config.yaml")
     if ckpt is not None:
         log.info("resuming from %s", ckpt)
+    log.info("torch CPU threads per process: %d (OMP_NUM_THREADS; recipes: tts.sh --train_threads)",
+             torch.get_num_threads())
     # weights_only=False: our own checkpoints, which carry RNG states for an exact resume.
     trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt, weights_only=False if ckpt else None)
     trainer.save_checkpoint(output_dir / CHECKPOINT_DIR / LAST, weights_only=False)

@@ -142,13 +142,17 @@ class SparkTTS:
 
     @classmethod
     def from_dirs(cls, codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, device: str = "cpu",
-                  lm_dtype: str = "float32", **options) -> "SparkTTS":
-        """Load a codec model dir (ours or an official BiCodec) and an LLM dir (official layout, or stage 8's)."""
+                  lm_dtype: str = "float32", codec_channels_last: bool = True, **options) -> "SparkTTS":
+        """Load a codec model dir (ours or an official BiCodec) and an LLM dir (official layout, or stage 8's).
+
+        `codec_channels_last` (CPU): the codec's pure conv/snake stacks, i.e. BiCodec's DAC wave generator, run
+        channels-last (1.2x faster decode measured, output within float rounding; `tts_codec.nn.channels_last`).
+        """
         if lm_dtype not in LM_DTYPES:
             raise UserError(f"lm_dtype {lm_dtype!r}: choose one of {sorted(LM_DTYPES)}")
         if not Path(lm_dir).is_dir():
             raise UserError(f"LM dir {lm_dir}: no such directory")
-        codec = load_codec(codec_dir, device)
+        codec = load_codec(codec_dir, device, channels_last=codec_channels_last and torch.device(device).type == "cpu")
         lm, vocab = load_llm_dir(lm_dir, LM_DTYPES[lm_dtype])
         return cls(codec, lm.to(device), vocab, **options)
 

@@ -13,6 +13,8 @@ nj=4                    # parallel jobs for data processing
 inference_nj=4          # parallel jobs for tokenization, decoding and scoring
 ngpu=0                  # GPUs per node for training (0 = CPU)
 num_nodes=1             # nodes for training (DDP through Lightning; SLURM/torchrun environments are detected)
+train_threads=          # CPU threads of each training process (stages 5, 8, 9); empty = every core (nproc) on CPU
+                        # (--ngpu 0), 1 per GPU process otherwise (path.sh gives the parallel jobs 1 thread each)
 model_family=spark      # spark (BiCodec + Qwen2 LM, 16 kHz) or mars6 (SNAC 24 kHz + MARS6)
 fs=                     # codec sample rate; empty = the family's (spark 16000, mars6 24000)
 train_set=train
@@ -67,6 +69,7 @@ Stages (--stage N --stop_stage M):
 Options (default in brackets):
   --stage [${stage}] --stop_stage [${stop_stage}] --nj [${nj}] --inference_nj [${inference_nj}]
   --ngpu [${ngpu}] --num_nodes [${num_nodes}] --model_family [${model_family}] (spark|mars6) --fs [family default]
+  --train_threads [every core on CPU, else 1]  torch threads of each training process (stages 5, 8, 9)
   --train_set [${train_set}] --valid_set [${valid_set}] --test_sets ["${test_sets}"]
   --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [dump; mars6: dump/mars6]
   --expdir [${expdir}]
@@ -121,7 +124,10 @@ check_int bpe_vocab_size 1
 check_int pref_per_spk 2
 case "${deep_clone_mode}" in none|fixed-ref|per-chunk) ;;
   *) option_error "--deep_clone_mode must be none, fixed-ref or per-chunk, not '${deep_clone_mode}'" ;; esac
-for opt in fs codec_max_steps; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
+for opt in fs codec_max_steps train_threads; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
+if [ -z "${train_threads}" ]; then
+  if [ "${ngpu}" -gt 0 ]; then train_threads=1; else train_threads=$(nproc); fi
+fi
 check_int asr_beam 1
 check_seconds min_dur; check_seconds max_dur
 awk -v a="${min_dur}" -v b="${max_dur}" 'BEGIN { exit !(a < b) }' \
@@ -164,6 +170,9 @@ done
   "are not implemented yet in tts_codec; nothing to run"
 . ./path.sh
 . ./cmd.sh
+# The training stages' launcher: one process (or one per GPU) with train_threads torch threads each.
+# shellcheck disable=SC2206  # cuda_cmd is a command line: split on blanks
+train_launch=(env OMP_NUM_THREADS="${train_threads}" ${cuda_cmd} --gpu "${ngpu}" --num-threads "${train_threads}")
 if [ -z "${codec_tag}" ]; then
   if [ -n "${codec_config}" ]; then codec_tag=$(basename "${codec_config}" .yaml); else codec_tag=${model_family}; fi
 fi
@@ -363,7 +372,7 @@ if stage_begin 5 "codec training -> ${codec_exp}" "${codec_exp}/.stage5.done"; t
   read -r -a codec_extra <<< "${codec_args}"  # split on blanks, never globbed
   [ -d "${dumpdir}/feats/${train_set}" ] && train_opts+=(--feats_dir "${dumpdir}/feats")
   log "  training log: ${codec_exp}/train.log; TensorBoard: tensorboard --logdir ${codec_exp}/tensorboard"
-  ${cuda_cmd} --gpu "${ngpu}" "${codec_exp}/train.log" \
+  "${train_launch[@]}" "${codec_exp}/train.log" \
     ${PYTHON} -m tts_codec.bin.train_codec --config "${codec_config}" --train_data "${dumpdir}/raw/${train_set}" \
       --valid_data "${dumpdir}/raw/${valid_set}" --output_dir "${codec_exp}" --ngpu "${ngpu}" \
       --num_nodes "${num_nodes}" --resume true "${train_opts[@]}" "${ssl_opts[@]}" "${codec_extra[@]}"
@@ -419,7 +428,7 @@ if stage_begin 8 "LM training -> ${lm_exp}" "${stage8_done}"; then
     || { echo "$0: error: stage 8 needs the tokenizer of stage 4 in ${token_list} (--token_list)" >&2; exit 2; }
   read -r -a lm_extra <<< "${lm_args}"  # split on blanks, never globbed
   log "  training log: ${lm_exp}/train.log; TensorBoard: tensorboard --logdir ${lm_exp}/tensorboard"
-  ${cuda_cmd} --gpu "${ngpu}" "${lm_exp}/train.log" \
+  "${train_launch[@]}" "${lm_exp}/train.log" \
     ${PYTHON} -m tts_codec.bin.train_lm --config "${lm_config}" --train_data "${dumpdir}/raw/${train_set}" \
       --valid_data "${dumpdir}/raw/${valid_set}" --codes_dir "${codes_root}" --tokenizer_dir "${token_list}" \
       --output_dir "${lm_exp}" --ngpu "${ngpu}" --num_nodes "${num_nodes}" --resume true "${lm_data_opts[@]}" \
@@ -454,7 +463,7 @@ elif stage_begin 9 "preference fine-tuning (ORPO) -> ${pref_exp}" "${stage9_done
   [ "${ngpu}" -gt 0 ] && pref_opts+=(--device cuda)  # candidate sampling; ORPO trains on --ngpu GPUs
   read -r -a pref_extra <<< "${pref_args}"  # split on blanks, never globbed
   log "  $(wc -l < "${prompts}/list/meta.lst") prompts (${prompts}/list/meta.lst); log: ${pref_exp}/train.log"
-  ${cuda_cmd} --gpu "${ngpu}" "${pref_exp}/train.log" \
+  "${train_launch[@]}" "${pref_exp}/train.log" \
     ${PYTHON} -m tts_codec.bin.mars6_preference --lm_dir "${lm_exp}/model" --codec_dir "${codec_exp}/model" \
       --meta_lst "${prompts}/list/meta.lst" --out_dir "${pref_exp}" --ngpu "${ngpu}" --overwrite "${fresh}" \
       "${pref_opts[@]}" "${pref_extra[@]}"

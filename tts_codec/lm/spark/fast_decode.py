@@ -13,6 +13,9 @@ parameters. The shortcuts (each off by default in `FastDecodeConfig`, tested tok
   (prefill) still runs through the float body, and activations, embeddings and the head stay float32. Not exact:
   the rounding moves logits slightly, so greedy tokens can differ where two candidates are nearly tied (on the
   tiny test LM they do not: tests/lm/test_fast_decode.py).
+- `int8_prefill` (with `int8_weights`): the prompt runs through the int8 body too. The prompt's matrix products are
+  compute-bound, and fbgemm's int8 GEMM outruns the fp32 one on AVX2 (`tts_codec.bin.benchmark_spark_lm` reports
+  the prefill time of both); the prompt's keys and values then carry the same rounding as the steps.
 Sampling is that of `tts_codec.tts.generation` (per-row seeded generators, temperature/top-k/top-p). An optional
 `tts_codec.lm.spark.grammar.TokenGrammar` masks each row's logits (codec codebooks, output format) before sampling,
 on the sliced head too, exactly as the plain path's `GrammarProcessor` does.
@@ -42,6 +45,7 @@ class FastDecodeConfig:
     dtype: str = "float32"
     static_cache: bool = False
     int8_weights: bool = False
+    int8_prefill: bool = False
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -49,6 +53,8 @@ class FastDecodeConfig:
         if self.int8_weights and self.dtype != "float32":
             raise UserError(f"fast_decode int8_weights runs float32 activations; it cannot be combined with dtype "
                             f"{self.dtype!r}")
+        if self.int8_prefill and not self.int8_weights:
+            raise UserError("fast_decode int8_prefill runs the prompt through the int8 body: it needs int8_weights")
 
 
 class DecodeIds(NamedTuple):
@@ -90,6 +96,8 @@ class FastDecoder:
         if self.config.int8_weights:  # a quantized copy for the steps: the caller's model keeps its float weights
             self.body = copy.deepcopy(model.model)
             quantize_linears(self.body)
+            if self.config.int8_prefill:
+                self.prefill_body = self.body
         self.allowed = ids.allowed().to(self.head.device)  # (A,)
         self.head_rows = self.head[self.allowed].contiguous() if self.config.restrict_head else None  # (A, D)
 
@@ -145,8 +153,8 @@ class FastDecoder:
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache,
                  body: torch.nn.Module | None = None) -> torch.Tensor:
-        """(B, D) hidden state of each row's last position; fills `cache`. The prompt runs through the float body
-        (`prefill_body`: compute-bound, where int8 kernels gain nothing), each new token through `body`."""
+        """(B, D) hidden state of each row's last position; fills `cache`. The prompt runs through `prefill_body`
+        (the float body unless `int8_prefill`), each new token through `body`."""
         out = (body or self.body)(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache,
                                   use_cache=True)
         return out.last_hidden_state[:, -1]
