@@ -96,3 +96,16 @@ def test_pipeline_speaks_loud_audio_at_the_first_attempt_and_is_reproducible(tin
 def test_options_are_checked():
     with pytest.raises(UserError, match="deep_clone_mode"):
         Mars6Options(deep_clone_mode="deep")
+
+
+def test_int8_weights_generate_with_an_int8_copy_and_leave_the_model_float(tiny):
+    from tts_codec.nn.int8_linear import is_int8_linear
+
+    tts = _tts(tiny, amplitude=0.3, deep_clone_mode="none", int8_weights=True)
+    assert tts.generating_model() is tts.generating_model()  # made once
+    assert any(is_int8_linear(m) for m in tts.generating_model().modules())
+    assert not any(is_int8_linear(m) for m in tts.model.modules())
+    result = tts.synthesize("A quick test.", _reference(tts))
+    again = tts.synthesize("A quick test.", _reference(tts))
+    assert len(result.patches[0]) > 0 and np.array_equal(result.patches[0], again.patches[0])
+    assert _tts(tiny, amplitude=0.3).generating_model() is tiny[0]  # off by default: the float model

@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cfg_scale", type=number_type(float, low=0), default=d.cfg_scale, help="1: no guidance")
     p.add_argument("--max_chars", type=non_negative_int, default=d.max_chars, help="chunk length (0: no split)")
     p.add_argument("--use_cache", type=str2bool, default=d.use_cache, help="KV caches")
+    p.add_argument("--int8_weights", type=str2bool, default=d.int8_weights,
+                   help="generate with int8 weights (faster on CPU; not bit-exact, see tts_codec.lm.mars6.int8)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="cpu")
     p.add_argument("--overwrite", type=str2bool, default=False, help="decode again with other settings")
@@ -44,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tts_codec.tts.mars6_decode_list import decode_meta_list
 
     keys = ("deep_clone_mode", "top_p", "backoff_increment", "max_attempts", "persist_backoff", "ras_window",
-            "ras_threshold", "cfg_scale", "max_chars", "use_cache", "seed")
+            "ras_threshold", "cfg_scale", "max_chars", "use_cache", "int8_weights", "seed")
     options = Mars6Options(**{k: getattr(args, k) for k in keys})
     tts = Mars6TTS.from_dirs(args.codec_dir, args.lm_dir, args.device, args.speaker_model_dir, options)
     decode_meta_list(tts, args.meta_lst, args.out_dir, {"codec_dir": args.codec_dir, "lm_dir": args.lm_dir},
