@@ -19,10 +19,12 @@ from tts_codec.tts.generation import SamplingConfig
 from tts_codec.tts.voice import Voice, load_voice
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model_dir, or --codec_dir with --lm_dir; --device, --lm_dtype."""
-    parser.add_argument("--model_dir", help="a packed model dir (tts_codec.bin.pack_model) or an official "
-                        "Spark-TTS dir")
+def add_model_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    """--model_dir, or --codec_dir with --lm_dir; --device, --lm_dtype. `several`: --model_dir may be repeated
+    (a list, e.g. the web page offering several models)."""
+    parser.add_argument("--model_dir", action="append" if several else "store",
+                        help="a packed model dir (tts_codec.bin.pack_model) or an official Spark-TTS dir"
+                        + ("; repeat it for several models" if several else ""))
     parser.add_argument("--codec_dir", help="instead of --model_dir: a recipe's exp/codec_<tag>/model ...")
     parser.add_argument("--lm_dir", help="... with its exp/lm_<tag>/model")
     parser.add_argument("--device", default="cpu")
