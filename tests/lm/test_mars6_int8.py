@@ -2,8 +2,9 @@
 
 int8 rounding is not exact, so the tolerance is stated rather than token identity (performance.md): teacher-forced
 over 40 patches of the tiny config, the level-restricted next-token distributions differ by at most 0.02 in total
-variation and the top-1 choice agrees on at least 97 % of the tokens (measured: 0.0046 and 99.6 %; on the full
-67 M configuration with random weights 0.0098 and 96.8 %).
+variation and the top-1 choice agrees on at least 95 % of the tokens. Measured with the output head in int8 too:
+0.0082 and 96.4 % (tiny), 0.0127 and 96.1 % on the full 67 M configuration with random weights (whose flat
+distributions make near-ties common); with a float head it was 0.0046 / 99.6 % and 0.0098 / 96.8 %.
 """
 import torch
 
@@ -35,10 +36,10 @@ def test_int8_copy_keeps_the_next_token_distributions_and_leaves_the_model_float
     exact, approx = (x.masked_fill(~allowed[None, None], float("-inf")) for x in (exact, approx))
     total_variation = 0.5 * (exact.softmax(-1) - approx.softmax(-1)).abs().sum(-1)
     assert 0 < total_variation.max() <= 0.02
-    assert (exact.argmax(-1) == approx.argmax(-1)).float().mean() >= 0.97
+    assert (exact.argmax(-1) == approx.argmax(-1)).float().mean() >= 0.95
     assert any(is_int8_linear(m) for m in quantized.modules())
     assert not any(is_int8_linear(m) for m in model.modules())
-    assert not is_int8_linear(quantized.head)  # decoding slices its rows
+    assert is_int8_linear(quantized.head)  # decoding scores its rows per position through int8 layers
     options = DecodeOptions(max_steps=6, min_steps=6)
     with torch.inference_mode():
         memory = quantized.encode(text, torch.ones_like(text, dtype=torch.bool), speaker)

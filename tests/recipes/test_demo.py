@@ -1,6 +1,6 @@
-"""`make demo`'s path (egs/mini/tts1/local/demo.sh) on two test sentences with the shipped mini models: both modes
-speak, the evaluation suite scores them beside the eSpeak ground truth, the report is written, a rerun resumes,
-and a bad option is one clear line before anything runs."""
+"""`make demo`'s path (egs/mini/tts1/local/demo.sh) on two test sentences with the shipped mini models of both
+families: Spark speaks both modes and MARS6 clones, the evaluation suite scores them side by side beside the eSpeak
+ground truth in one report, a rerun resumes, and a bad option is one clear line before anything runs."""
 from __future__ import annotations
 
 import json
@@ -37,8 +37,12 @@ def test_the_shipped_models_speak_both_modes_into_a_scored_report(mini_recipe: P
         wavs = read_table(demo / "spark_mini" / f"decode_{task}" / "wav" / "wav.scp")
         assert sorted(wavs) == sorted(targets)
         assert all(sf.info(path).duration > 0.3 for path in wavs.values())
-    truth, clone, create = (_summary(demo, s) for s in ("ground_truth", "spark_mini_clone", "spark_mini_create"))
-    for summary in (truth, clone, create):
+    mars6_wavs = read_table(demo / "mars6_mini" / "decode_clone" / "wav" / "wav.scp")  # MARS6: clone only
+    assert sorted(mars6_wavs) == sorted(targets) and not (demo / "mars6_mini" / "decode_create").exists()
+    assert all(sf.info(path).samplerate == 24000 for path in mars6_wavs.values())
+    truth, clone, create, mars6 = (_summary(demo, s) for s in ("ground_truth", "spark_mini_clone",
+                                                               "spark_mini_create", "mars6_mini_clone"))
+    for summary in (truth, clone, create, mars6):
         assert summary["n_utts"] == 2 and summary["metrics"]["wer"]["n"] == 2
         assert summary["metrics"]["wer"]["n_failed"] == 0 and summary["metrics"]["wer"]["mean"] >= 0
         assert summary["metrics"]["gender_acc"]["n"] == 2
@@ -48,7 +52,8 @@ def test_the_shipped_models_speak_both_modes_into_a_scored_report(mini_recipe: P
     assert "sim_o" not in create["metrics"]  # voice creation has no prompt
     results = (demo / "RESULTS.md").read_text()
     assert "| wer | ↓ |" in results and "| sim_o | ↑ |" in results
-    assert all(name in results for name in ("ground_truth", "spark_mini_clone", "spark_mini_create"))
+    assert all(name in results for name in ("ground_truth", "spark_mini_clone", "spark_mini_create",
+                                            "mars6_mini_clone"))
     assert (demo / "html" / "index.html").is_file()
     assert "resume:" in proc.stderr and "| wer | ↓ |" in proc.stderr  # stage logs, and the scores printed at the end
 

@@ -12,8 +12,9 @@ import pytest
 from tts_codec.testing import shipped_models
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "egs" / "mini" / "tts1" / "pretrained"
-#: shipped dir -> (family, sample rate, codec codebook size)
-SHIPPED = {"spark_mini": ("spark", 16000, 1024), "mars6_mini": ("mars6", 24000, 4096)}
+#: shipped dir -> (family, sample rate, codebook size of each codec token stream)
+SHIPPED = {"spark_mini": ("spark", 16000, {"semantic": 1024, "global": 4096}),
+           "mars6_mini": ("mars6", 24000, {"snac_l0": 4096, "snac_l1": 4096, "snac_l2": 4096})}
 BUDGET_MIB = 40  # both families together (the mini-speaks issue's 20 MiB per family)
 
 
@@ -30,10 +31,10 @@ def test_shipped_models_fit_the_size_budget_together():
 def test_shipped_model_loads_as_its_family(name):
     from tts_codec.tts.model_dir import load_model_dir
 
-    family, rate, codebook = SHIPPED[name]
+    family, rate, codebooks = SHIPPED[name]
     tts = load_model_dir(PRETRAINED / name)
     assert (tts.family, tts.sample_rate) == (family, rate)
-    assert max(info.codebook_size for info in tts.codec.token_streams.values()) == codebook
+    assert {stream: info.codebook_size for stream, info in tts.codec.token_streams.items()} == codebooks
 
 
 @pytest.fixture(scope="module")

@@ -34,12 +34,12 @@ COLUMNS = ["path", "dtype", "steps", "steps_per_s", "steps_per_cpu_s", "x_offici
 
 def weights_per_step(model: Mars6, restricted: bool, int8: bool = False) -> int:
     """Bytes of weights one global step reads: the global decoder, then per token the local decoder and head (with
-    `int8`, one byte per linear weight outside the head)."""
+    `int8`, one byte per linear weight, the head's rows included)."""
     size = lambda m: sum(p.numel() * (1 if int8 and p.dim() == 2 else p.element_size())  # noqa: E731
                          for p in m.parameters())
     cfg, head = model.cfg, model.head.weight
     rows = cfg.codebook_size + 1 if restricted else cfg.vocab_size
-    local = size(model.local_decoder) + rows * head.shape[1] * head.element_size()
+    local = size(model.local_decoder) + rows * head.shape[1] * (1 if int8 else head.element_size())
     return size(model.global_decoder) + size(model.patch_embed.proj) + cfg.patch_size * local
 
 

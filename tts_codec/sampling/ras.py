@@ -11,7 +11,6 @@ from typing import Sequence
 
 import torch
 
-from tts_codec.tts.generation import top_p_filter
 
 
 def draw(logits: torch.Tensor, generator: torch.Generator | None) -> int:
@@ -19,11 +18,41 @@ def draw(logits: torch.Tensor, generator: torch.Generator | None) -> int:
     return int(torch.multinomial(torch.softmax(logits.float(), dim=-1), 1, generator=generator))
 
 
+#: candidates ranked first when looking for the nucleus (the search widens 4x while the nucleus is larger)
+NUCLEUS_CANDIDATES = 64
+
+
+def nucleus(logits: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top-p nucleus of (V,) logits: its ids and their (unnormalised) probabilities, best first. Found by
+    ranking only the top candidates instead of sorting all V (a decoding step samples 7 times over 4097 ids)."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    k = min(NUCLEUS_CANDIDATES, probs.numel())
+    while True:
+        top, index = torch.topk(probs, k)
+        before = top.cumsum(0) - top  # mass ranked above each candidate
+        if k == probs.numel() or bool(before[-1] >= top_p):  # the nucleus closes inside the candidates
+            break
+        k = min(4 * k, probs.numel())
+    keep = before < top_p
+    keep[0] = True
+    return index[keep], top[keep]
+
+
+def nucleus_probs(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """(V,) probabilities of the top-p distribution: softmax(`top_p_filter(logits)`)."""
+    ids, probs = nucleus(logits, top_p)
+    out = torch.zeros(logits.shape[-1], dtype=probs.dtype, device=probs.device)
+    out[ids] = probs
+    return out / out.sum()
+
+
 def nucleus_sample(logits: torch.Tensor, top_p: float, generator: torch.Generator | None) -> int:
-    """Sample from the smallest top set reaching `top_p` of the probability (top_p 1.0: the full distribution)."""
-    if top_p < 1.0:
-        logits = top_p_filter(logits.float()[None], top_p)[0]  # a filtered copy: `logits` stays intact
-    return draw(logits, generator)
+    """Sample from the smallest top set reaching `top_p` of the probability (top_p 1.0: the full distribution).
+    The draw is made among the nucleus' few ids only (multinomial over all V ids cost more than the model's head)."""
+    if top_p >= 1.0:
+        return draw(logits, generator)
+    ids, probs = nucleus(logits, top_p)
+    return int(ids[torch.multinomial(probs, 1, generator=generator)])
 
 
 def repetition_share(token: int, history: Sequence[int], window: int) -> float:

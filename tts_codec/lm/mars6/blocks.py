@@ -107,10 +107,10 @@ class Stack(nn.Module):
                 memory_kv=None, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, D); key_mask (B, T) True = real token (non-causal stacks); memory_mask (B, M) likewise."""
         mask = None
-        if self.causal:
+        if self.causal and x.shape[1] > 1:  # one new query may see every key: no mask (a faster attention path)
             past = caches[0].length if caches else 0
             mask = causal_mask(x.shape[1], past + x.shape[1], x.device)
-        elif key_mask is not None:
+        elif not self.causal and key_mask is not None:
             mask = key_mask[:, None, None, :]
         mem_mask = None if memory_mask is None else memory_mask[:, None, None, :]
         for i, block in enumerate(self.blocks):

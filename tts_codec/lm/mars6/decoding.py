@@ -8,14 +8,18 @@ same tokens. EOS at any position ends the utterance; the partial patch is droppe
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.model import Mars6, Memory
 from tts_codec.lm.mars6.patches import level_allowed
+from tts_codec.nn.int8_linear import is_int8_linear, quantize_linears
 from tts_codec.sampling.ras import nucleus_sample, ras_sample
 
 
@@ -47,19 +51,52 @@ class DecodeOptions:
 
 
 class PositionHeads:
-    """Per patch position: the output ids it may produce (level range + EOS) and, when restricted, their rows."""
+    """Per patch position: the output ids it may produce (level range + EOS) and the scorer of their logits.
+
+    Restricted, a position scores only its rows of the head (4097 of 12289 for the 3-level model); an int8 head
+    (`tts_codec.lm.mars6.int8`) gets an int8 layer per level holding those rows (quantized per row, so with the
+    head's own scales). Unrestricted, every position scores the whole head and masks the other levels' ids."""
 
     def __init__(self, model: Mars6, restrict: bool):
         cfg = model.cfg
-        allowed = level_allowed(cfg.levels, cfg.codebook_size).to(model.head.weight.device)
+        int8 = is_int8_linear(model.head)
+        if int8 and restrict and model in _INT8_SCORERS:  # built once per model: quantizing takes ~0.2 s
+            self.ids, self.scorers, self.masks, self.eos_index = _INT8_SCORERS[model]
+            return
+        weight = model.head.weight().dequantize() if int8 else model.head.weight
+        allowed = level_allowed(cfg.levels, cfg.codebook_size).to(weight.device)
         if restrict:
             self.ids = [torch.nonzero(row)[:, 0] for row in allowed]
-            self.rows = [model.head.weight[ids].contiguous() for ids in self.ids]
+            scorers: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {}  # one per level (positions share)
+            self.scorers = []
+            for ids in self.ids:
+                key = int(ids[0])
+                if key not in scorers:
+                    scorers[key] = _row_scorer(weight[ids].contiguous(), int8)
+                self.scorers.append(scorers[key])
             self.masks = [None] * len(self.ids)
         else:
             full = torch.arange(cfg.vocab_size, device=allowed.device)
-            self.ids, self.rows, self.masks = [full] * len(allowed), [None] * len(allowed), list(~allowed)
+            self.ids, self.masks = [full] * len(allowed), list(~allowed)
+            self.scorers = [model.head] * len(allowed)
         self.eos_index = [len(ids) - 1 for ids in self.ids]  # EOS is the last id in both layouts
+        if int8 and restrict:
+            _INT8_SCORERS[model] = (self.ids, self.scorers, self.masks, self.eos_index)
+
+
+#: int8 models -> their restricted PositionHeads parts (dropped with the model)
+_INT8_SCORERS: "weakref.WeakKeyDictionary[Mars6, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _row_scorer(rows: torch.Tensor, int8: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """(B, D) hidden -> (B, V') logits of the (V', D) `rows`: a matrix product, or an int8 layer holding them."""
+    if not int8:
+        return lambda hidden: hidden @ rows.T
+    layer = nn.Sequential(nn.utils.skip_init(nn.Linear, rows.shape[1], rows.shape[0], bias=False))
+    with torch.no_grad():
+        layer[0].weight.copy_(rows)
+    quantize_linears(layer)
+    return layer[0]
 
 
 class Decoded:
@@ -82,6 +119,8 @@ def decode_patches(model: Mars6, memory: Memory, options: DecodeOptions, generat
     """Generate patches after an optional (S0, P) prefix (deep clone) for a `memory` of 1 row (2 with CFG)."""
     cfg = model.cfg
     rows, device = memory.states.shape[0], memory.states.device
+    if bool(memory.mask.all()):  # nothing to hide: cross-attention without a mask (a faster attention path)
+        memory = memory._replace(mask=None)
     heads = PositionHeads(model, options.restrict_head)
     memory_kv = model.global_decoder.memory_kv(memory.states)
     caches = model.global_decoder.new_caches() if options.use_cache else None
@@ -114,9 +153,9 @@ def _local_patch(model: Mars6, hidden: torch.Tensor, heads: PositionHeads, no_eo
     tokens, resampled = [], 0
     for j in range(model.cfg.patch_size):
         if caches:
-            logits = model.local_step(inputs[-1], j, caches, heads.rows[j])
+            logits = model.local_step(inputs[-1], j, caches, heads.scorers[j])
         else:
-            logits = model.local_step(torch.cat(inputs, dim=1), 0, None, heads.rows[j])
+            logits = model.local_step(torch.cat(inputs, dim=1), 0, None, heads.scorers[j])
         logits = _guided(logits.float(), options.cfg_scale)
         if heads.masks[j] is not None:
             logits = logits.masked_fill(heads.masks[j], float("-inf"))

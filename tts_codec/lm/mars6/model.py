@@ -3,7 +3,7 @@ local decoder expanding each global vector into the patch's tokens. Teacher-forc
 cached / uncached single-step functions for decoding (`tts_codec.lm.mars6.decoding`)."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 from torch import nn
@@ -138,12 +138,12 @@ class Mars6(nn.Module):
         return self.global_decoder(inputs, caches=caches, memory_kv=memory_kv, memory_mask=memory.mask)
 
     def local_step(self, inputs: torch.Tensor, first: int, caches: list[KVCache] | None,
-                   head: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (B, V) of the token after local inputs (B, q, D) that start at patch position `first`; with
-        `head` (rows of the output matrix, (V', D)) only those rows are scored: (B, V')."""
+                   head: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits (B, V) of the token after local inputs (B, q, D) that start at patch position `first`; `head`
+        (e.g. a scorer of some rows of the output matrix, `decoding.PositionHeads`) replaces the full head."""
         x = inputs + self.local_position.weight[first:first + inputs.shape[1]]
         last = self.local_decoder(x, caches=caches)[:, -1]
-        return self.head(last) if head is None else last @ head.T
+        return (head or self.head)(last)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: the shipped mini models speak without any training. A handful of test sentences of the synthetic
 # corpus (sentences no shipped model trained on) are spoken by zero-shot voice clone (the prompt: another recording
-# of the same speaker) and by voice creation (the utterance's gender/pitch/speed labels), scored with the evaluation
-# suite beside the eSpeak ground truth, and written up as one report (RESULTS.md + html/index.html) comparing every
-# model dir of --model_dirs. `make demo-train` (./run.sh) retrains everything from scratch instead.
+# of the same speaker) and by voice creation (the utterance's gender/pitch/speed labels; Spark only), scored with the
+# evaluation suite beside the eSpeak ground truth, and written up as one report (RESULTS.md + html/index.html)
+# comparing every model dir of --model_dirs (by default both shipped families, Spark and MARS6, side by side).
+# `make demo-train` (./run.sh) retrains everything from scratch instead.
 # Run from egs/mini/tts1; options: local/demo.sh --help
 set -euo pipefail
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) $*" >&2; }
@@ -11,7 +12,8 @@ command_line=$(printf '%q ' "$0" "$@")
 
 stage=1
 stop_stage=5
-model_dirs="pretrained/spark_mini"  # packed model dirs (blank-separated); each one's model_dir.json names its family
+model_dirs="pretrained/spark_mini pretrained/mars6_mini"  # packed model dirs (blank-separated); each one's
+                            # model_dir.json names its family (spark: clone + creation; mars6: clone)
 num_utts=3                  # target sentences per test speaker (the test speakers' first ones, in C order)
 local_data_opts=""          # stage 1 corpus options, passed to ./run.sh (data/ and dump/raw/ are the recipe's own)
 metrics="wer,sim_o,gender,pitch,speed"  # tts_codec.bin.score --metrics (voice creation has no prompt: no sim_o)
