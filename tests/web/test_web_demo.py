@@ -1,8 +1,10 @@
 """The web demo in headless Chromium (driven by playwright, never downloading a browser): the page loads (its title
 and tabs appear), each of the two official modes speaks a sentence into an audio element that plays (duration > 0),
-and a user mistake is shown on the page as a message. Only the demo's own server is reachable from the page."""
+a user mistake is shown on the page as a message, and a page over a spark and a mars6 model dir clones in the mars6
+tab. Only the demo's own server is reachable from the page."""
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import socket
@@ -14,9 +16,11 @@ import pytest
 from tts_codec.data.audio import write_wav
 from tts_codec.lm.spark import prompts as P
 from tts_codec.testing.bicodec import tone
+from tts_codec.testing.mars6_dirs import make_mars6_tts_dirs
 from tts_codec.testing.model_dirs import make_packed_dir
 from tts_codec.testing.spark_tts import ScriptedLM
 from tts_codec.tts.generation import SamplingConfig
+from tts_codec.tts.mars6 import Mars6Options
 from tts_codec.tts.model_dir import load_model_dir
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -54,11 +58,11 @@ def demo(tmp_path_factory):
     app.close()
 
 
-@pytest.fixture()
-def page(demo):
+@contextlib.contextmanager
+def opened(url: str, title: str, tab: str):
+    """A headless Chromium page on the demo at `url`, once Gradio has rendered its `title` and the `tab`."""
     from playwright.sync_api import expect, sync_playwright
 
-    url = demo[0]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
@@ -68,10 +72,16 @@ def page(demo):
         page.goto(url)
         # Gradio renders the page from its script after the load event (title, tabs): wait for it. On a busy
         # machine this took longer than `goto` (the first CI run read an empty title).
-        expect(page).to_have_title(re.compile(r"^tiny demo$"), timeout=120_000)
-        expect(page.get_by_role("tab", name="Voice creation")).to_be_visible(timeout=60_000)
+        expect(page).to_have_title(re.compile(f"^{re.escape(title)}$"), timeout=120_000)
+        expect(page.get_by_role("tab", name=tab)).to_be_visible(timeout=60_000)
         yield page
         browser.close()
+
+
+@pytest.fixture()
+def page(demo):
+    with opened(demo[0], "tiny demo", "Voice creation") as page:
+        yield page
 
 
 #: The duration of the first <audio> inside element `id` with a loaded source (0 if none yet), looking into open
@@ -118,3 +128,30 @@ def test_a_user_mistake_is_shown_on_the_page(demo, page):
     page.locator("#clone_text textarea").fill("No reference given.")
     page.locator("#clone_button").click()
     page.get_by_text("voice clone needs a reference recording").first.wait_for(timeout=60_000)
+
+
+@pytest.mark.chromium
+def test_two_families_on_one_page_the_mars6_tab_clones(demo, tmp_path_factory):
+    """A spark and a mars6 model dir on one page: a tab each, and the mars6 tab's clone speaks into its player."""
+    from tts_codec.tts.packing import pack_model
+    from tts_codec.web.app import build_app, serve
+    from tts_codec.web.page_models import load_page_models
+
+    _, reference, spark = demo
+    root = tmp_path_factory.mktemp("web_families")
+    pack_model(*make_mars6_tts_dirs(root / "src"), root / "mars6_tiny")
+    mars6 = load_page_models([str(root / "mars6_tiny")])["mars6_tiny"]
+    mars6.options = Mars6Options(max_attempts=1, trim_db=0.0)
+    app = build_app({"tiny": spark, "mars6_tiny": mars6}, title="both")
+    url = serve(app, "127.0.0.1", _free_port(), block=False).rstrip("/")
+    try:
+        with opened(url, "both demo", "tiny (spark)") as page:
+            page.get_by_role("tab", name="mars6_tiny (mars6)").click()
+            assert page.locator("#model1_create_tab").count() == 0  # mars6 creates no voices
+            page.locator("#model1_clone_text textarea").fill("Hello there.")
+            page.locator("#model1_clone_prompt input[type=file]").set_input_files(str(reference))
+            assert _duration(page, "model1_clone_prompt") == pytest.approx(1.5, abs=0.05)
+            page.locator("#model1_clone_button").click()
+            assert _duration(page, "model1_clone_audio") > 0
+    finally:
+        app.close()
