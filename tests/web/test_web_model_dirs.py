@@ -67,6 +67,7 @@ def test_each_model_dir_gets_a_tab_with_its_family_modes(page):
             "model1_clone_audio"} <= ids
     assert not {i for i in ids if i.startswith("model1_create")}  # mars6 creates no voices
     assert not {i for i in ids if i.startswith(("clone_", "create_"))}  # every id names its model
+    assert {f.api_name for f in app.fns.values()} == {"model0_clone", "model0_create", "model1_clone"}
 
 
 def test_each_tab_speaks_with_its_own_model(page, dirs):

@@ -93,7 +93,8 @@ def build_app(models: Any, sampling: SamplingConfig | None = None, title: str = 
 
     One model: its mode tabs (elem_ids `clone_*`, `create_*`). Several ({name: tts}, see `named_models`): a tab
     per model titled `<name> (<family>)` (elem_id `model<i>_tab`, i from 0) holding that model's mode tabs (elem_ids
-    `model<i>_clone_*` ...), so the families can be compared side by side; one synthesis runs at a time.
+    `model<i>_clone_*` ...), so the families can be compared side by side; one synthesis runs at a time. The
+    actions are also API endpoints named like the elem_ids: `clone`, `create`, `model<i>_clone` ...
     """
     gr = import_gradio()
     named = named_models(models)
@@ -126,7 +127,8 @@ def mode_tabs(gr: Any, model: DemoModel, prefix: str) -> None:
                 seed = gr.Number(value=0, precision=0, label="Seed", elem_id=f"{prefix}clone_seed")
                 button = gr.Button("Clone and speak", variant="primary", elem_id=f"{prefix}clone_button")
             output = speech_player(gr, f"{prefix}clone_audio")
-        button.click(shown_errors(gr, model.clone), [text, prompt, prompt_text, seed], output, **synthesis)
+        button.click(shown_errors(gr, model.clone), [text, prompt, prompt_text, seed], output,
+                     api_name=f"{prefix}clone", **synthesis)
     if "create" not in model.tts.modes:
         return
     with gr.Tab("Voice creation", elem_id=f"{prefix}create_tab"):
@@ -141,7 +143,8 @@ def mode_tabs(gr: Any, model: DemoModel, prefix: str) -> None:
                 seed = gr.Number(value=0, precision=0, label="Seed", elem_id=f"{prefix}create_seed")
                 button = gr.Button("Create and speak", variant="primary", elem_id=f"{prefix}create_button")
             output = speech_player(gr, f"{prefix}create_audio")
-        button.click(shown_errors(gr, model.create), [text, gender, pitch, speed, seed], output, **synthesis)
+        button.click(shown_errors(gr, model.create), [text, gender, pitch, speed, seed], output,
+                     api_name=f"{prefix}create", **synthesis)
 
 
 def speech_player(gr: Any, elem_id: str) -> Any:
