@@ -1,5 +1,6 @@
 """The SNAC decode benchmark end to end on the tiny config: every speed option (weight norm folded, CachedSnake,
-channels-last) decodes what the `snac` package's model decodes, within 1e-4 in float32 (the stated tolerance of the fast path)."""
+channels-last) decodes what the `snac` package's model decodes, within 1e-4 in float32 (the stated tolerance of
+the fast path)."""
 import json
 from pathlib import Path
 

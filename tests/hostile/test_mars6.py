@@ -83,6 +83,8 @@ DECODE = [
     Case("mars6_decode", "max_attempts_zero", lambda ws: _decode_args(ws, "--max_attempts", "0"), "--max_attempts"),
     Case("mars6_decode", "bad_clone_mode", lambda ws: _decode_args(ws, "--deep_clone_mode", "deep"),
          "--deep_clone_mode"),
+    Case("mars6_decode", "int8_weights_not_bool", lambda ws: _decode_args(ws, "--int8_weights", "maybe"),
+         "--int8_weights"),
     Case("mars6_decode", "unknown_option", lambda ws: _decode_args(ws, "--frobnicate"), "--frobnicate"),
 ]
 

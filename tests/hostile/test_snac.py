@@ -25,6 +25,8 @@ BENCHMARK_SNAC = [
     Case("benchmark_snac", "config_bad_yaml", lambda ws: _config(ws, "codec: [\n"), "{ws}/c.yaml"),
     Case("benchmark_snac", "dtype_unknown", lambda ws: _args(ws, "--dtypes", "float16"), "--dtypes"),
     Case("benchmark_snac", "fast_not_bool", lambda ws: _args(ws, "--fast", "maybe"), "--fast"),
+    Case("benchmark_snac", "compare_channels_last_not_bool",
+         lambda ws: _args(ws, "--compare_channels_last", "maybe"), "--compare_channels_last"),
     Case("benchmark_snac", "warmup_negative", lambda ws: _args(ws, "--warmup", "-1"), "--warmup"),
     *[Case("benchmark_snac", f"{option}_{name}", lambda ws, o=option, v=value: _args(ws, f"--{o}", v), f"--{option}")
       for option in ("seconds", "batch_sizes", "runs", "threads") for name, value in bad_numbers(option)],

@@ -43,6 +43,10 @@ def _edit(args: list, path: Path, line: int, content) -> list:
 CASES = [
     Case("tts_decode", "int8_with_bf16", lambda ws: _args(ws) + ["--int8_weights", "true", "--lm_dtype", "bfloat16"],
          "int8_weights runs float32 activations"),
+    Case("tts_decode", "int8_prefill_without_int8_weights", lambda ws: _args(ws) + ["--int8_prefill", "true"],
+         "int8_prefill runs the prompt through the int8 body: it needs int8_weights"),
+    Case("tts_decode", "codec_channels_last_not_bool", lambda ws: _args(ws) + ["--codec_channels_last", "maybe"],
+         "--codec_channels_last"),
     Case("tts_decode", "meta_lst_missing", lambda ws: _args(ws) + ["--meta_lst", ws / "nope.lst"],
          "{ws}/nope.lst: no such meta list"),
     Case("tts_decode", "meta_lst_three_fields",

@@ -4,8 +4,9 @@ One configuration (a `spec` dict: config, fast, channels_last, batch, dtype, sec
 one table row. Both models hold the same weights and decode the same seeded random codes under
 torch.inference_mode(), timed turn by turn in one process (`interleaved`), so `speedup` = package time / our time
 is a ratio from one run. Ours is `prepare_for_inference` (eval, weight norm folded; `fast`: `CachedSnake`;
-`channels_last`: conv stacks channels-last) with an optional bf16 autocast; the package's model runs as shipped (weight norm kept, its TorchScript snake). `max_abs_diff` compares our output with
-the package's under the same noise seed (the package draws the NoiseBlock noise from the global RNG).
+`channels_last`: conv stacks channels-last) with an optional bf16 autocast; the package's model runs as shipped
+(weight norm kept, its TorchScript snake). `max_abs_diff` compares our output with the package's under the same
+noise seed (the package draws the NoiseBlock noise from the global RNG).
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from tts_codec.config import load_config
 
 #: performance.md: the official decode of 10 s at 24 kHz on 2 cores, and the target
 OFFICIAL_10S, TARGET_10S = 3.85, 3.0
-COLUMNS = ["fast", "channels_last", "batch", "dtype", "seconds", "rtf", "x_real_time", "package_s", "speedup", "target_s",
-           "meets_target", "max_abs_diff", "peak_mem_mb", "runs"]
+COLUMNS = ["fast", "channels_last", "batch", "dtype", "seconds", "rtf", "x_real_time", "package_s", "speedup",
+           "target_s", "meets_target", "max_abs_diff", "peak_mem_mb", "runs"]
 
 
 def build_pair(config: str, seed: int = 0) -> tuple[SNACCodec, torch.nn.Module]:

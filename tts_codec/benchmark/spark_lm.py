@@ -1,13 +1,14 @@
 """Spark LM decoding speed with random weights of the Qwen2.5-0.5B shape (vocab 166,000), and the clone pipeline.
 
 One worker (`measure`) builds the LM once in one dtype and times, interleaved, each decoding path at each batch
-size: `generate` = transformers `generate` with the official sampling settings (what the official code runs),
-`loop` = our loop with no shortcut, `restricted` = our loop scoring only semantic rows + EOS, `restricted_static`
-= the same with a static KV cache, `restricted_int8` = int8 weights for the steps (the prompt through the float
-body), `restricted_int8_prefill` = int8 weights for the prompt too; all sample with the official settings. The prompt is prompt B's size for a 10 s
-reference (`prompt_tokens`, ending with `<|start_semantic_token|>`); every run makes exactly `new_tokens` tokens
-(EOS never drawn). Each token is time-stamped: tokens/s = batch * (tokens after the first) / their time, and the
-prefill time is that of the first token (medians over runs; `best_tokens_per_s` is the fastest run).
+size: `generate` = transformers `generate` with the official sampling settings (what the official code runs), `loop`
+= our loop with no shortcut, `restricted` = our loop scoring only semantic rows + EOS, `restricted_static` = the
+same with a static KV cache, `restricted_int8` = int8 weights for the steps (the prompt through the float body),
+`restricted_int8_prefill` = int8 weights for the prompt too; all sample with the official settings. The prompt is
+prompt B's size for a 10 s reference (`prompt_tokens`, ending with `<|start_semantic_token|>`); every run makes
+exactly `new_tokens` tokens (EOS never drawn). Each token is time-stamped: tokens/s = batch * (tokens after the
+first) / their time, and the prefill time is that of the first token (medians over runs; `best_tokens_per_s` is the
+fastest run).
 `roofline_pct` = tokens/s over what the weights read per step allow at `bandwidth` (performance.md: 13.5 GB/s);
 `roofline_pct_here` the same at `measured_bandwidth`, a large fp32 matrix-vector product timed on this machine in
 the same run (`tts_codec.benchmark.timing.matvec_bandwidth`; under load it is low too, so this ratio stays fair).

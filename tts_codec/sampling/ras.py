@@ -12,7 +12,6 @@ from typing import Sequence
 import torch
 
 
-
 def draw(logits: torch.Tensor, generator: torch.Generator | None) -> int:
     """One sample from softmax(logits) (V,); -inf entries are never drawn."""
     return int(torch.multinomial(torch.softmax(logits.float(), dim=-1), 1, generator=generator))
@@ -36,14 +35,6 @@ def nucleus(logits: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Ten
     keep = before < top_p
     keep[0] = True
     return index[keep], top[keep]
-
-
-def nucleus_probs(logits: torch.Tensor, top_p: float) -> torch.Tensor:
-    """(V,) probabilities of the top-p distribution: softmax(`top_p_filter(logits)`)."""
-    ids, probs = nucleus(logits, top_p)
-    out = torch.zeros(logits.shape[-1], dtype=probs.dtype, device=probs.device)
-    out[ids] = probs
-    return out / out.sum()
 
 
 def nucleus_sample(logits: torch.Tensor, top_p: float, generator: torch.Generator | None) -> int:

@@ -38,11 +38,10 @@ def _speak(voice_index: int, text: str) -> np.ndarray:
 
 
 def _to_scoring_rate(wav: np.ndarray, sample_rate: int) -> np.ndarray:
-    """`wav` at the 16 kHz the scorers (Whisper, STOI, Resemblyzer) take."""
-    import soxr
+    """`wav` at the 16 kHz the scorers (Whisper, STOI, Resemblyzer) take (soxr VHQ, loudness unchanged)."""
+    from tts_codec.data.dsp import prepare_audio
 
-    wav = np.asarray(wav, dtype=np.float32)
-    return wav if sample_rate == SAMPLE_RATE else soxr.resample(wav, sample_rate, SAMPLE_RATE, quality="VHQ")
+    return prepare_audio(wav, sample_rate, SAMPLE_RATE, volume_normalize=False)
 
 
 def _clone(tts: Any, text: str, prompt_path: Path, seed: int) -> np.ndarray:

@@ -60,9 +60,6 @@ class PositionHeads:
     def __init__(self, model: Mars6, restrict: bool):
         cfg = model.cfg
         int8 = is_int8_linear(model.head)
-        if int8 and restrict and model in _INT8_SCORERS:  # built once per model: quantizing takes ~0.2 s
-            self.ids, self.scorers, self.masks, self.eos_index = _INT8_SCORERS[model]
-            return
         weight = model.head.weight().dequantize() if int8 else model.head.weight
         allowed = level_allowed(cfg.levels, cfg.codebook_size).to(weight.device)
         if restrict:
@@ -80,12 +77,20 @@ class PositionHeads:
             self.ids, self.masks = [full] * len(allowed), list(~allowed)
             self.scorers = [model.head] * len(allowed)
         self.eos_index = [len(ids) - 1 for ids in self.ids]  # EOS is the last id in both layouts
-        if int8 and restrict:
-            _INT8_SCORERS[model] = (self.ids, self.scorers, self.masks, self.eos_index)
 
 
-#: int8 models -> their restricted PositionHeads parts (dropped with the model)
-_INT8_SCORERS: "weakref.WeakKeyDictionary[Mars6, tuple]" = weakref.WeakKeyDictionary()
+#: int8 models -> their restricted PositionHeads (quantizing the rows takes ~0.2 s: once per model, not per chunk;
+#: an int8 copy never changes, while a float model may be trained between decodings)
+_INT8_HEADS: "weakref.WeakKeyDictionary[Mars6, PositionHeads]" = weakref.WeakKeyDictionary()
+
+
+def position_heads(model: Mars6, restrict: bool) -> PositionHeads:
+    """`PositionHeads(model, restrict)`, kept per model for restricted int8 heads."""
+    if not (restrict and is_int8_linear(model.head)):
+        return PositionHeads(model, restrict)
+    if model not in _INT8_HEADS:
+        _INT8_HEADS[model] = PositionHeads(model, restrict)
+    return _INT8_HEADS[model]
 
 
 def _row_scorer(rows: torch.Tensor, int8: bool) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -121,7 +126,7 @@ def decode_patches(model: Mars6, memory: Memory, options: DecodeOptions, generat
     rows, device = memory.states.shape[0], memory.states.device
     if bool(memory.mask.all()):  # nothing to hide: cross-attention without a mask (a faster attention path)
         memory = memory._replace(mask=None)
-    heads = PositionHeads(model, options.restrict_head)
+    heads = position_heads(model, options.restrict_head)
     memory_kv = model.global_decoder.memory_kv(memory.states)
     caches = model.global_decoder.new_caches() if options.use_cache else None
     patches = [list(map(int, p)) for p in (prefix if prefix is not None else [])]
