@@ -78,6 +78,11 @@ SIZES: dict[str, dict[str, int]] = {
     # several hundred distinct sentences, for codec quality runs (egs/mini/tts1/RESULTS.md).
     "large": {"num_speakers": 16, "utts_per_speaker": 100, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
               "test_utts_per_speaker": 12},
+    # The same voices, dev and test sets as `large` (their sentences and the held-out voices' audio are identical)
+    # with 4x the training utterances: 14 x 396, about 5 hours, every training sentence read by several voices;
+    # for LM runs that overfit `large` (egs/mini/tts1/RESULTS.md).
+    "xlarge": {"num_speakers": 16, "utts_per_speaker": 400, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
+               "test_utts_per_speaker": 12},
 }
 
 

@@ -2,21 +2,22 @@
 # Stage 1 of the mini recipe: make the synthetic corpus (eSpeak NG, offline, deterministic from --seed) as a raw
 # corpus under downloads/, then copy its Kaldi data dirs to data/{train,dev,test}.
 set -euo pipefail
-size=small             # small: the CI/demo corpus below; large: 16 voices, about 75 min (make_synthetic_corpus --size)
+size=small             # small: the CI/demo corpus below; large: 16 voices, about 75 min; xlarge: 4x large's training
+                       # utterances, same dev and test (make_synthetic_corpus --size)
 num_speakers=10        # small only
 utts_per_speaker=12    # small only
 sample_rate=24000      # the highest codec rate; stage 2 resamples to the family's rate
 seed=0
-help_message="Usage: local/data.sh [--size small|large] [--num_speakers N] [--utts_per_speaker N] [--sample_rate SR] [--seed S]"
+help_message="Usage: local/data.sh [--size small|large|xlarge] [--num_speakers N] [--utts_per_speaker N] [--sample_rate SR] [--seed S]"
 . utils/parse_options.sh
 . ./path.sh
 
 case "${size}" in
   small) corpus=downloads/mini_corpus
          size_opts=(--num_speakers "${num_speakers}" --utts_per_speaker "${utts_per_speaker}") ;;
-  large) corpus=downloads/mini_corpus_large
-         size_opts=(--size large) ;;
-  *) echo "$0: error: --size must be small or large, got '${size}'" >&2; exit 2 ;;
+  large|xlarge) corpus=downloads/mini_corpus_${size}
+         size_opts=(--size "${size}") ;;
+  *) echo "$0: error: --size must be small, large or xlarge, got '${size}'" >&2; exit 2 ;;
 esac
 if [ ! -f "${corpus}/.done" ]; then
   ${PYTHON} -m tts_codec.bin.make_synthetic_corpus --out_dir "${corpus}" "${size_opts[@]}" \
