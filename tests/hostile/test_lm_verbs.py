@@ -54,6 +54,10 @@ TOKENIZER = [
     *[Case("train_text_tokenizer", f"vocab_size_{name}", lambda ws, v=value: _tok_args(ws)[:2] + [
         "--vocab_size", v, "--output_dir", ws / "tok"], "--vocab_size") for name, value in bad_numbers("--vocab_size")],
     Case("train_text_tokenizer", "unknown_option", lambda ws: _tok_args(ws, "--frobnicate"), "--frobnicate"),
+    Case("train_text_tokenizer", "g2p_unknown", lambda ws: _tok_args(ws, "--g2p", "pinyin"), "--g2p"),
+    Case("train_text_tokenizer", "g2p_with_pretrained",
+         lambda ws: ["--pretrained_dir", _plain_tokenizer(ws), "--g2p", "espeak_ipa", "--output_dir", ws / "tok"],
+         "--g2p"),
 ]
 
 

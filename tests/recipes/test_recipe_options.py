@@ -42,6 +42,9 @@ BAD = [
     (("--stage", "12"), "--stage 12 --stop_stage 12: stage 12 needs the LM of stage 8"),
     (("--bpe_vocab_size", "0"), "--bpe_vocab_size must be a whole number >= 1, not '0'"),
     (("--pretrained_llm_dir", "/nonexistent/LLM"), "--pretrained_llm_dir /nonexistent/LLM: no such directory"),
+    (("--g2p", "phones"), "--g2p must be none or espeak_ipa, not 'phones'"),
+    (("--spark_g2p", "espeak_ipa", "--pretrained_llm_dir", "/nonexistent/LLM"),
+     "--g2p espeak_ipa: an official tokenizer (--pretrained_llm_dir) reads plain text"),
     # stage 9 (mars6: preference fine-tuning) starts from the stage-8 LM
     (("--model_family", "mars6", "--stage", "9", "--stop_stage", "10"),
      "stage 9 10 needs the LM of stage 8 (exp/lm_mars6_mini/model/config.yaml"),

@@ -1,6 +1,7 @@
 """Recipe stage 4: the LM's text tokenizer in `--output_dir` (a transformers tokenizer directory).
 
-Either trains a sentencepiece BPE on the `text` files of the training data dirs and adds the Spark-TTS tokens, or,
+Either trains a sentencepiece BPE on the `text` files of the training data dirs (after the `--g2p` front end, which is
+saved beside it) and adds the Spark-TTS tokens, or,
 with `--pretrained_dir`, registers the tokenizer of an official Spark-TTS `LLM/` directory unchanged. A rerun with
 the same inputs finds `tokenizer_info.json` up to date and does nothing; other inputs need `--overwrite true`.
 """
@@ -17,6 +18,7 @@ from tts_codec.atomic import atomic_write
 from tts_codec.cli import new_parser, number_type, run_main, str2bool
 from tts_codec.data.table import read_table
 from tts_codec.errors import UserError
+from tts_codec.lm.text_frontend import G2P_CHOICES, TextFrontend
 
 log = logging.getLogger("train_text_tokenizer")
 INFO = "tokenizer_info.json"
@@ -44,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace a tokenizer made from other inputs")
     parser.add_argument("--model_family", default="spark", choices=("spark", "mars6"),
                         help="spark: BPE + the Spark tokens; mars6: a BPE of --vocab_size ids with the MARS6 specials")
+    parser.add_argument("--g2p", default="none", choices=G2P_CHOICES,
+                        help="text front end before the BPE: none (the text) or espeak_ipa (eSpeak NG IPA phonemes); "
+                             "saved in the tokenizer dir, so training and synthesis apply the same")
+    parser.add_argument("--g2p_language", default="en-us", help="eSpeak voice of --g2p espeak_ipa")
     args = parser.parse_args(argv)
 
     from tts_codec.lm.spark.tokenizer import copy_pretrained_tokenizer, train_spark_tokenizer
@@ -51,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.output_dir)
     if args.pretrained_dir and args.model_family != "spark":
         raise UserError("--pretrained_dir registers an official Spark-TTS tokenizer; not with --model_family mars6")
+    if args.pretrained_dir and args.g2p != "none":
+        raise UserError("--g2p: an official tokenizer reads plain text; train one (--text) for a phoneme front end")
+    frontend = TextFrontend(g2p=args.g2p, language=args.g2p_language)
     if args.pretrained_dir:
         info = {"source": "pretrained", "pretrained_dir": str(Path(args.pretrained_dir).resolve())}
     else:
@@ -61,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = {"source": "sentencepiece_bpe", "vocab_size": args.vocab_size, "text_sha256": digest}
         if args.model_family != "spark":
             info["model_family"] = args.model_family
+        if frontend.g2p != "none":
+            info["text_frontend"] = frontend.to_dict()
+            frontend(texts[0] if texts else "")  # an engine that is missing fails here, before anything is replaced
     if (out / INFO).is_file() and json.loads((out / INFO).read_text(encoding="utf-8")) == info:
         log.info("%s is up to date", out)
         return 0
@@ -70,9 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.model_family == "mars6":
         from tts_codec.lm.mars6.text import train_mars6_tokenizer
 
-        tokenizer = train_mars6_tokenizer(texts, args.vocab_size, out, overwrite=overwrite, inputs=args.text)
+        tokenizer = train_mars6_tokenizer(texts, args.vocab_size, out, overwrite=overwrite, inputs=args.text,
+                                          frontend=frontend)
     else:
-        tokenizer = train_spark_tokenizer(texts, args.vocab_size, out, overwrite=overwrite, inputs=args.text)
+        tokenizer = train_spark_tokenizer(texts, args.vocab_size, out, overwrite=overwrite, inputs=args.text,
+                                          frontend=frontend)
     with atomic_write(out / INFO) as handle:
         json.dump(info, handle, indent=2)
     log.info("wrote %s: %d tokens", out, len(tokenizer))

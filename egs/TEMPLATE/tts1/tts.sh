@@ -33,12 +33,13 @@ codec_max_steps=""      # training steps (default: the config's trainer.max_step
 codec_args=""           # extra options appended to stage 5's tts_codec.bin.train_codec call, e.g. "--batch_size 4"
 bpe_vocab_size=""       # stage 4: BPE vocabulary of the text tokenizer; empty: the family's (below)
 pretrained_llm_dir=""   # stage 4: an official Spark-TTS LLM/ dir whose tokenizer is used unchanged
-token_list=""           # stage 4's tokenizer dir (default: data/token_list/<family>_bpe<N>, or <family>_pretrained)
+g2p=""                  # stage 4: text front end before the BPE (none|espeak_ipa, as ESPnet's --g2p); empty: the family's
+token_list=""           # stage 4's tokenizer dir (default: data/token_list/<family>_bpe<N>[_<g2p>], or <family>_pretrained)
 lm_config=""            # LM training config (stage 8, e.g. conf/lm/spark_tiny.yaml); default below
 # Per-family defaults of the three options above: a recipe's run.sh names both families' configs, --model_family
 # picks, and a plain --codec_config / --lm_config / --bpe_vocab_size wins.
-spark_codec_config="" ; spark_lm_config="" ; spark_bpe_vocab_size=1000
-mars6_codec_config="" ; mars6_lm_config="" ; mars6_bpe_vocab_size=512
+spark_codec_config="" ; spark_lm_config="" ; spark_bpe_vocab_size=1000 ; spark_g2p=none
+mars6_codec_config="" ; mars6_lm_config="" ; mars6_bpe_vocab_size=512 ; mars6_g2p=none
 lm_args=""              # extra options appended to stage 8's tts_codec.bin.train_lm call, e.g. "--max_steps 20"
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
 keep_corpus_labels=false  # stage 3: keep the pitch/speed labels a corpus ships (e.g. VoxBox's metadata) where known
@@ -76,9 +77,11 @@ Options (default in brackets):
   --force [${force}]  redo stages that are marked done
   --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
   --codec_args [""]   extra options of stage 5's python -m tts_codec.bin.train_codec (as ESPnet's --train_args)
-  --bpe_vocab_size [family's] --pretrained_llm_dir [""] --token_list [data/token_list/<family>_bpe<N>]
-  --{spark,mars6}_{codec_config,lm_config,bpe_vocab_size}  each family's default of --codec_config, --lm_config
-                      and --bpe_vocab_size (a recipe's run.sh sets both families'; BPE: spark 1000, mars6 512)
+  --bpe_vocab_size [family's] --pretrained_llm_dir [""] --token_list [data/token_list/<family>_bpe<N>[_<g2p>]]
+  --g2p [family's] (none|espeak_ipa)  stage 4: the LM reads the text (none) or eSpeak NG IPA phonemes
+  --{spark,mars6}_{codec_config,lm_config,bpe_vocab_size,g2p}  each family's default of --codec_config,
+                      --lm_config, --bpe_vocab_size and --g2p (a recipe's run.sh sets both families'; BPE: spark 1000,
+                      mars6 512; g2p: none)
   --lm_config [""] --lm_tag [config name]
   --lm_args [""]      extra options of stage 8's python -m tts_codec.bin.train_lm (e.g. "--max_steps 20")
   --keep_corpus_labels [${keep_corpus_labels}]  stage 3: keep a corpus' own pitch/speed labels, measure only the rest
@@ -112,7 +115,7 @@ check_seconds() {  # check_seconds NAME: --NAME must be a number of seconds >= 0
 }
 [[ "${model_family}" =~ ^(spark|mars6)$ ]] \
   || option_error "--model_family must be spark or mars6, not '${model_family}'"
-for opt in codec_config lm_config bpe_vocab_size; do  # the family's default where the option is not given
+for opt in codec_config lm_config bpe_vocab_size g2p; do  # the family's default where the option is not given
   family_opt="${model_family}_${opt}"
   [ -n "${!opt}" ] || printf -v "${opt}" '%s' "${!family_opt:-}"
 done
@@ -122,6 +125,9 @@ for opt in stage stop_stage nj inference_nj num_nodes; do check_int "${opt}" 1; 
 check_int ngpu 0
 check_int bpe_vocab_size 1
 check_int pref_per_spk 2
+case "${g2p}" in none|espeak_ipa) ;; *) option_error "--g2p must be none or espeak_ipa, not '${g2p}'" ;; esac
+[ "${g2p}" = none ] || [ -z "${pretrained_llm_dir}" ] \
+  || option_error "--g2p ${g2p}: an official tokenizer (--pretrained_llm_dir) reads plain text; drop one of them"
 case "${deep_clone_mode}" in none|fixed-ref|per-chunk) ;;
   *) option_error "--deep_clone_mode must be none, fixed-ref or per-chunk, not '${deep_clone_mode}'" ;; esac
 for opt in fs codec_max_steps train_threads; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
@@ -232,6 +238,7 @@ lm_exp="${expdir}/lm_${lm_tag}"
 if [ -z "${token_list}" ]; then
   if [ -n "${pretrained_llm_dir}" ]; then token_list="data/token_list/${model_family}_pretrained"
   else token_list="data/token_list/${model_family}_bpe${bpe_vocab_size}"; fi
+  [ "${g2p}" = none ] || token_list="${token_list}_${g2p}"
 fi
 # marker_key WORD...: a short checksum of the words and of the files among them, so a stage's .done marker
 # changes (and the stage runs again) when its inputs or options change.
@@ -358,6 +365,7 @@ fi
 if [ -n "${pretrained_llm_dir}" ]; then tok_opts=(--pretrained_dir "${pretrained_llm_dir}")
 else tok_opts=(--text "${dumpdir}/raw/${train_set}" --vocab_size "${bpe_vocab_size}"); fi
 [ "${model_family}" = spark ] || tok_opts+=(--model_family "${model_family}")  # the BPE with the family's specials
+[ "${g2p}" = none ] || tok_opts+=(--g2p "${g2p}")
 stage4_done="${token_list}/.stage4.$(marker_key "${tok_opts[@]}" "${dumpdir}/raw/${train_set}/text").done"
 if stage_begin 4 "text tokenizer -> ${token_list}" "${stage4_done}"; then
   ${PYTHON} -m tts_codec.bin.train_text_tokenizer "${tok_opts[@]}" --output_dir "${token_list}" --overwrite true

@@ -12,9 +12,10 @@ from tts_codec.errors import UserError
 from tts_codec.lm.mars6.config import Mars6Config
 from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.text import Mars6Text
+from tts_codec.lm.text_frontend import FRONTEND_FILE
 
 WEIGHTS = "model.safetensors"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "bpe.model")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "bpe.model", FRONTEND_FILE)
 
 
 def model_config(config: dict[str, Any], text: Mars6Text) -> Mars6Config:

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from tts_codec.atomic import replace_dir
 from tts_codec.errors import UserError
+from tts_codec.lm.text_frontend import TextFrontend, load_text_frontend, save_text_frontend
 from tts_codec.lm.text_tokenizer import SPM_FILE, fast_tokenizer_from_spm, load_tokenizer, save_tokenizer, \
     train_sentencepiece
 
@@ -30,33 +31,37 @@ SPECIALS = (START, *(quality_tag(r) for r in QUALITY_RATES), END)
 
 
 class Mars6Text:
-    """Text -> encoder ids with a loaded MARS6 tokenizer (a transformers tokenizer dir)."""
+    """Text -> encoder ids with a loaded MARS6 tokenizer (a transformers tokenizer dir) and its text front end."""
 
-    def __init__(self, tokenizer: Any):
+    def __init__(self, tokenizer: Any, frontend: TextFrontend | None = None):
         missing = [t for t in SPECIALS if tokenizer.convert_tokens_to_ids(t) in (None, tokenizer.unk_token_id)]
         if missing:
             raise UserError(f"text tokenizer: not a MARS6 tokenizer (no {missing[0]}); run stage 4 with "
                             "--model_family mars6")
         self.tokenizer = tokenizer
+        self.frontend = frontend or TextFrontend()
 
     @classmethod
     def load(cls, path: str | Path) -> "Mars6Text":
-        return cls(load_tokenizer(path))
+        return cls(load_tokenizer(path), load_text_frontend(path))
 
     def __len__(self) -> int:
         return len(self.tokenizer)
 
     def encode(self, text: str, quality: int = INFERENCE_QUALITY) -> list[int]:
         """Ids of `<|startoftext|>[quality]text<|endoftext|>`."""
-        return self.tokenizer(f"{START}{quality_tag(quality)}{text.strip()}{END}", add_special_tokens=False)[
+        text = self.frontend(text.strip())
+        return self.tokenizer(f"{START}{quality_tag(quality)}{text}{END}", add_special_tokens=False)[
             "input_ids"]
 
 
 def train_mars6_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: str | Path, overwrite: bool = False,
-                          inputs: Iterable[str | Path] = ()) -> Any:
-    """Train the BPE so that BPE + specials = `vocab_size` ids, save the tokenizer dir, return the tokenizer."""
+                          inputs: Iterable[str | Path] = (), frontend: TextFrontend | None = None) -> Any:
+    """Train the BPE (on the texts after `frontend`) so that BPE + specials = `vocab_size` ids, save the tokenizer
+    dir with the front end's `text_frontend.json`, return the tokenizer."""
+    frontend = frontend or TextFrontend()
     try:
-        model = train_sentencepiece(texts, int(vocab_size) - len(SPECIALS))
+        model = train_sentencepiece([frontend(t.strip()) for t in texts], int(vocab_size) - len(SPECIALS))
     except UserError as err:
         raise UserError(f"--vocab_size {vocab_size} (BPE {int(vocab_size) - len(SPECIALS)} + {len(SPECIALS)} MARS6 "
                         f"specials): {err}") from None
@@ -64,5 +69,6 @@ def train_mars6_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: str | 
         (tmp / SPM_FILE).write_bytes(model)
         tokenizer = fast_tokenizer_from_spm(tmp / SPM_FILE, SPECIALS)
         save_tokenizer(tokenizer, tmp)
+        save_text_frontend(frontend, tmp)
         Mars6Text.load(tmp)
     return tokenizer

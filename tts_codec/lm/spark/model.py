@@ -18,8 +18,7 @@ import torch
 from tts_codec.atomic import replace_dir
 from tts_codec.errors import UserError
 from tts_codec.lm.spark.tokenizer import TOKENIZER_FILE_NAMES
-from tts_codec.lm.spark.vocab import SparkVocab
-from tts_codec.lm.text_tokenizer import load_tokenizer
+from tts_codec.lm.spark.vocab import SparkVocab, load_spark_vocab
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def load_llm_dir(llm_dir: str | Path, dtype: torch.dtype | None = None):
     llm_dir = Path(llm_dir)
     if not (llm_dir / "config.json").is_file():
         raise UserError(f"{llm_dir}: no config.json; not an LLM directory")
-    vocab = SparkVocab(load_tokenizer(llm_dir))
+    vocab = load_spark_vocab(llm_dir)
     try:
         model = AutoModelForCausalLM.from_pretrained(str(llm_dir), local_files_only=True, dtype=dtype)
     except (OSError, ValueError, json.JSONDecodeError) as err:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tts_codec.errors import UserError
+from tts_codec.lm.text_frontend import TextFrontend, load_text_frontend
+from tts_codec.lm.text_tokenizer import load_tokenizer
 
 NUM_GLOBAL = 4096  # BiCodec FSQ global vocabulary
 NUM_SEMANTIC = 8192  # BiCodec semantic codebook
@@ -105,10 +108,12 @@ class SparkVocab:
 
     Args:
         tokenizer: a transformers tokenizer; every Spark token must be present and each numbered group contiguous.
+        frontend: what a transcript becomes before the BPE (the tokenizer dir's `text_frontend.json`).
     """
 
-    def __init__(self, tokenizer: Any):
+    def __init__(self, tokenizer: Any, frontend: TextFrontend | None = None):
         self.tokenizer = tokenizer
+        self.frontend = frontend or TextFrontend()
         vocab = tokenizer.get_vocab()
         missing = [t for t in (*spark_added_tokens(), EOS) if t not in vocab]
         if missing:
@@ -138,8 +143,8 @@ class SparkVocab:
             raise KeyError(f"token {token!r} is not in the vocabulary") from None
 
     def encode_text(self, text: str) -> list[int]:
-        """BPE ids of plain text, no BOS/EOS added (Spark prompts carry none)."""
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        """BPE ids of plain text after the front end, no BOS/EOS added (Spark prompts carry none)."""
+        return list(self.tokenizer.encode(self.frontend(text), add_special_tokens=False))
 
     def semantic_ids(self, codes: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.ranges["bicodec_semantic"].ids(codes)
@@ -153,6 +158,11 @@ class SparkVocab:
 
     def parse_global(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.ranges["bicodec_global"].values(ids)
+
+
+def load_spark_vocab(tokenizer_dir: str | Path) -> SparkVocab:
+    """The SparkVocab of a tokenizer dir (stage 4's, an LLM dir or a packed model's): tokenizer + text front end."""
+    return SparkVocab(load_tokenizer(tokenizer_dir), load_text_frontend(tokenizer_dir))
 
 
 def parse_codes(text: str, kind: str = "semantic") -> np.ndarray:

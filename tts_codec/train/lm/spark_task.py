@@ -20,8 +20,7 @@ from tts_codec.config import require
 from tts_codec.data.lm_dataset import IGNORE
 from tts_codec.errors import UserError
 from tts_codec.lm.spark.model import build_lm, export_llm_dir, load_llm_dir
-from tts_codec.lm.spark.vocab import SparkVocab
-from tts_codec.lm.text_tokenizer import load_tokenizer
+from tts_codec.lm.spark.vocab import SparkVocab, load_spark_vocab
 from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
 from tts_codec.train.schedulers import build_scheduler
@@ -39,7 +38,7 @@ def tokenizer_dir_of(config: dict[str, Any]) -> Path:
 
 
 def spark_vocab_of(config: dict[str, Any]) -> SparkVocab:
-    return SparkVocab(load_tokenizer(tokenizer_dir_of(config)))
+    return load_spark_vocab(tokenizer_dir_of(config))
 
 
 class SparkLMTask(L.LightningModule):
