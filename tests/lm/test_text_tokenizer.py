@@ -56,3 +56,19 @@ def test_official_tokenizer_is_registered_unchanged(official_llm_dir, tmp_path):
         assert (tmp_path / "tok" / name).read_bytes() == (official_llm_dir / name).read_bytes()
     with pytest.raises(UserError, match="not a tokenizer directory"):
         copy_pretrained_tokenizer(tmp_path / "nowhere", tmp_path / "tok2")
+
+
+def test_exported_llm_dir_tokenizes_like_the_training_tokenizer(spark_tokenizer_dir, tmp_path):
+    """Regression: beside a Qwen2 config.json, transformers 5's AutoTokenizer built a Qwen2Tokenizer from our files,
+    which dropped the word boundaries ("The birch" -> T, he, b, ir) and all non-ASCII characters, so a trained LM
+    read other ids at synthesis than in training."""
+    from tts_codec.lm.spark.model import build_lm, export_llm_dir, load_llm_dir
+    from tts_codec.lm.spark.vocab import load_spark_vocab
+    from tts_codec.testing.spark_lm import TINY_LM_CONF
+
+    vocab = load_spark_vocab(spark_tokenizer_dir)
+    export_llm_dir(build_lm({"lm": "spark", "lm_conf": TINY_LM_CONF}, vocab), spark_tokenizer_dir, tmp_path / "LLM")
+    _, loaded = load_llm_dir(tmp_path / "LLM")
+    for text in PROBES:
+        assert loaded.encode_text(text) == vocab.encode_text(text), text
+    assert loaded.tokenizer.decode(loaded.encode_text("The quick brown fox.")) == "The quick brown fox."

@@ -90,13 +90,30 @@ def save_tokenizer(tokenizer: Any, out_dir: str | Path) -> None:
 
 
 def load_tokenizer(path: str | Path) -> Any:
-    """`AutoTokenizer.from_pretrained` of a local directory, offline; a missing or broken dir is a UserError."""
-    from transformers import AutoTokenizer
+    """The tokenizer of a local directory, offline; a missing or broken dir is a UserError.
+
+    Ours (`tokenizer_class: PreTrainedTokenizerFast`, see `save_tokenizer`) is loaded as exactly that: in an LLM dir
+    beside a Qwen2 `config.json`, transformers 5's `AutoTokenizer` would build a `Qwen2Tokenizer` from the model
+    type instead, whose byte-level pre-tokenizer drops the sentencepiece word boundaries and every non-ASCII
+    character, so the ids at synthesis would differ from the ids the LM was trained on. Other tokenizers (an
+    official Spark-TTS `LLM/` dir) go through `AutoTokenizer`.
+    """
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     path = Path(path)
     if not (path / "tokenizer_config.json").is_file() and not (path / "tokenizer.json").is_file():
         raise UserError(f"{path}: no tokenizer_config.json or tokenizer.json; not a tokenizer directory")
     try:
+        if _tokenizer_class(path) == "PreTrainedTokenizerFast":
+            return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
         return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError, json.JSONDecodeError) as err:
         raise UserError(f"{path}: cannot load the tokenizer ({type(err).__name__}: {err})") from None
+
+
+def _tokenizer_class(path: Path) -> str | None:
+    """`tokenizer_class` of the dir's tokenizer_config.json (None when absent or unreadable: AutoTokenizer decides)."""
+    try:
+        return json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8")).get("tokenizer_class")
+    except (OSError, ValueError, AttributeError):
+        return None
