@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from tts_codec.testing.hostile import Case, bad_numbers, check_case, set_line
 from tts_codec.testing.spark_lm import make_lm_corpus, make_spark_tokenizer, qwen_style_tokenizer
@@ -61,6 +62,68 @@ TOKENIZER = [
 ]
 
 
+
+# ---- lm_learning_curve (refused before any export, decoding or scoring) ----------------------------------------
+
+def _lm_run(ws: Path, checkpoints: bool = True) -> Path:
+    """A train_lm output dir: config.yaml and (optionally) one periodic checkpoint."""
+    run = ws / "exp"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text(TINY.read_text())
+    if checkpoints:
+        torch.save({"global_step": 1}, run / "checkpoints" / "batch00000001.ckpt")
+    return run
+
+
+def _clone_list(ws: Path, gt: bool = True) -> Path:
+    """A two-line clone list over real wavs (5 fields with `gt`)."""
+    import numpy as np
+    import soundfile
+
+    wavs = []
+    for name in ("a", "b"):
+        wavs.append(ws / f"{name}.wav")
+        soundfile.write(wavs[-1], np.zeros(1600, np.float32), 16000)
+    tail = f"|{wavs[1]}" if gt else ""
+    (ws / "meta.lst").write_text(f"u1|Hello there.|{wavs[0]}|Good morning.{tail}\n"
+                                 f"u2|Hello there.|{wavs[0]}|Good evening.{tail}\n")
+    return ws / "meta.lst"
+
+
+def _curve(ws: Path, *extra, run: Path | None = None, meta: Path | None = None) -> list:
+    return ["--run_dir", run or _lm_run(ws), "--codec_dir", ws, "--meta_lst", meta or _clone_list(ws),
+            "--out_dir", ws / "curves", *extra]
+
+
+def _other_list_in_out_dir(ws: Path) -> list:
+    (ws / "curves").mkdir()
+    (ws / "curves" / "meta.lst").write_text("u9|x|y|z|w\n")
+    return _curve(ws)
+
+
+CURVE = [
+    Case("lm_learning_curve", "run_dir_not_a_run", lambda ws: _curve(ws, run=ws), "no config.yaml"),
+    Case("lm_learning_curve", "run_without_checkpoints", lambda ws: _curve(ws, run=_lm_run(ws, False)),
+         "{ws}/exp/checkpoints: no batchNNNNNNNN.ckpt"),
+    Case("lm_learning_curve", "names_do_not_match", lambda ws: _curve(ws, "--name", "a", "--name", "b"),
+         "--name given 2 times for 1 --run_dir"),
+    Case("lm_learning_curve", "codec_dir_missing", lambda ws: _curve(ws, "--codec_dir", ws / "nope"),
+         "--codec_dir {ws}/nope"),
+    Case("lm_learning_curve", "meta_lst_missing", lambda ws: _curve(ws, meta=ws / "nope.lst"), "{ws}/nope.lst"),
+    Case("lm_learning_curve", "meta_lst_without_targets", lambda ws: _curve(ws, meta=_clone_list(ws, gt=False)),
+         "5th field"),
+    Case("lm_learning_curve", "meta_lst_prompt_missing",
+         lambda ws: _curve(ws, meta=(_clone_list(ws), (ws / "a.wav").unlink())[0]), "{ws}/meta.lst:1"),
+    Case("lm_learning_curve", "meta_lst_bad_line",
+         lambda ws: _curve(ws, meta=(_clone_list(ws), set_line(ws / "meta.lst", 2, b"u2 only"))[0]),
+         "{ws}/meta.lst:2"),
+    Case("lm_learning_curve", "out_dir_holds_another_list", _other_list_in_out_dir, "holds another list"),
+    *[Case("lm_learning_curve", f"{option}_{name}", lambda ws, o=option, v=value: _curve(ws, f"--{o}", v),
+           f"--{option}") for option in ("max_utts", "asr_beam_size", "max_new_tokens", "batches_per_second")
+       for name, value in bad_numbers(option) if (option, value) != ("max_utts", "0")],  # 0 = the whole list
+    Case("lm_learning_curve", "unknown_option", lambda ws: _curve(ws, "--frobnicate"), "--frobnicate"),
+]
+
 def _lm_args(ws: Path, *extra, tokenizer: bool = True, config: Path = TINY) -> list:
     train, codes = _corpus(ws)
     tok = ["--tokenizer_dir", make_spark_tokenizer(ws / "tok")] if tokenizer else []
@@ -104,7 +167,7 @@ LM = [
     Case("train_lm", "num_nodes_zero", lambda ws: _lm_args(ws, "--num_nodes", "0"), "--num_nodes"),
     Case("train_lm", "unknown_option", lambda ws: _lm_args(ws, "--frobnicate"), "--frobnicate"),
 ]
-CASES = TOKENIZER + LM
+CASES = CURVE + TOKENIZER + LM
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

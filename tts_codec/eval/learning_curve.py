@@ -115,16 +115,21 @@ def score_checkpoint(ckpt: Path, data_dir: str | Path, out_dir: Path, asr_beam_s
         figures["global_perplexity"] = stream_usage(tokens["global"], model.global_codebook_size)["perplexity"]
         figures["semantic_perplexity"] = stream_usage(tokens["semantic"], model.codebook_size)["perplexity"]
         (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    # replace_dir moved the finished dir into place; the wav.scp paths point inside it again
-    scp = out_dir / "wav" / "wav.scp"
-    scp.write_text("".join(f"{line.split()[0]} {out_dir.resolve() / 'wav' / (line.split()[0] + '.wav')}\n"
-                           for line in scp.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+    repoint_scp(out_dir / "wav" / "wav.scp")
     return figures
 
 
-def write_curve(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    """curve.tsv: checkpoint, batches, minutes and CURVE_COLUMNS per row ("-" where missing)."""
-    header = ("checkpoint", "batches", "minutes") + CURVE_COLUMNS
+def repoint_scp(scp: Path) -> None:
+    """Point every line of a wav.scp at `<utt>.wav` beside it: after `replace_dir` moved the finished dir into
+    place, the absolute paths written inside the temp dir are stale."""
+    wav_dir = scp.parent.resolve()
+    scp.write_text("".join(f"{line.split()[0]} {wav_dir / (line.split()[0] + '.wav')}\n"
+                           for line in scp.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+
+
+def write_curve(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = CURVE_COLUMNS) -> None:
+    """curve.tsv: checkpoint, batches, minutes and `columns` per row ("-" where missing)."""
+    header = ("checkpoint", "batches", "minutes", *columns)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["\t".join(header)]
     for row in rows:
@@ -148,24 +153,29 @@ def read_curve(path: str | Path) -> list[dict[str, Any]]:
 
 
 def plot_curves(curves: dict[str, list[dict[str, Any]]], png: Path, ground_truth: dict[str, float] | None = None,
-                title: str = "") -> None:
-    """WER and SIM against training minutes, one line per run (`name -> curve rows`); ground truth dashed."""
+                title: str = "", sim_key: str = "sim", sim_label: str = "SIM to the original",
+                wer_target: float = 1.3, sim_target: float = 0.85) -> None:
+    """WER and SIM (`sim_key`) against training minutes, one line per run (`name -> curve rows`); the ground truth
+    dashed, the targets (`wer_target` x its WER, `sim_target`) dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, label in zip(axes, ("wer", "sim"), ("WER (Whisper tiny.en, beam 5)", "SIM to the original")):
+    for ax, key, label in zip(axes, ("wer", sim_key), ("WER (Whisper tiny.en, beam 5)", sim_label)):
         for name, rows in curves.items():
             points = [(r["minutes"], r[key]) for r in rows if r.get(key) is not None]
             if points:
                 ax.plot(*zip(*points), marker="o", label=name)
         if key == "wer" and ground_truth and "wer" in ground_truth:
             ax.axhline(ground_truth["wer"], color="k", linestyle="--", label="eSpeak ground truth")
-            ax.axhline(1.3 * ground_truth["wer"], color="grey", linestyle=":", label="target: 1.3 x ground truth")
-        if key == "sim":
-            ax.axhline(0.85, color="grey", linestyle=":", label="target 0.85")
+            ax.axhline(wer_target * ground_truth["wer"], color="grey", linestyle=":",
+                       label=f"target: {wer_target:g} x ground truth")
+        if key == sim_key:
+            if ground_truth and sim_key in ground_truth and sim_key != "sim":
+                ax.axhline(ground_truth[sim_key], color="k", linestyle="--", label="eSpeak ground truth")
+            ax.axhline(sim_target, color="grey", linestyle=":", label=f"target {sim_target:g}")
         ax.legend(fontsize=7)
         ax.set_xlabel("training minutes (2 shared CPU cores)")
         ax.set_ylabel(label)

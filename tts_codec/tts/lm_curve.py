@@ -1,0 +1,80 @@
+"""Spark LM learning curves: clone a fixed list with every saved checkpoint of an LM run, score WER and SIM-o.
+
+A run dir is what `tts_codec.bin.train_lm` writes (`config.yaml`, `checkpoints/batchNNNNNNNN.ckpt`); a
+checkpoint's minutes are its file time minus the config's, as for the codec curves
+(`tts_codec.eval.learning_curve`, whose table and plot this reuses). Each checkpoint is exported to an `LLM/` dir,
+speaks the clone list with the stage-10 decoder and sampling, and is scored into `<out_dir>/<checkpoint>/` once
+(reruns skip finished ones).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tts_codec.atomic import replace_dir
+from tts_codec.errors import UserError
+from tts_codec.eval.learning_curve import repoint_scp
+from tts_codec.eval.protocols import build_items
+from tts_codec.eval.registry import build_scorers, column_info
+from tts_codec.eval.score_dir import write_results
+from tts_codec.eval.scoring import EvalOptions, require_scores, run_scorers
+from tts_codec.tts.generation import SamplingConfig
+
+#: what a point of an LM curve holds (curve.tsv columns after checkpoint, batches and minutes)
+LM_CURVE_METRICS = ("wer", "sim_o")
+LM_CURVE_COLUMNS = ("wer", "sim_o", "refused")
+
+
+def export_checkpoint_lm(ckpt: str | Path, llm_dir: Path) -> None:
+    """Write the LM of a Spark LM training checkpoint as an `LLM/` dir (weights under `lm.` in its state dict)."""
+    from tts_codec.lm.spark.model import build_lm, export_llm_dir
+    from tts_codec.train.lm.spark_task import spark_vocab_of, tokenizer_dir_of
+
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    config = state.get("hyper_parameters", {}).get("config")
+    if not config or config.get("lm") != "spark":
+        raise UserError(f"{ckpt}: not a checkpoint of a Spark LM run (hyper_parameters.config.lm is not spark)")
+    lm = build_lm(config, spark_vocab_of(config))
+    lm.load_state_dict({k[len("lm."):]: v for k, v in state["state_dict"].items() if k.startswith("lm.")})
+    export_llm_dir(lm, tokenizer_dir_of(config), llm_dir, overwrite=True)
+
+
+def score_clones(meta_lst: str | Path, gen_scp: Path, out_dir: Path, asr_beam_size: int) -> dict[str, float]:
+    """WER (against the list's target text) and SIM-o (against its prompt) of `gen_scp`; returns the means."""
+    names = list(LM_CURVE_METRICS)
+    scorers = build_scorers(names, EvalOptions(asr_beam_size=asr_beam_size, asr_threads=1))
+    items = build_items(None, str(gen_scp), None, str(meta_lst))
+    results = run_scorers(items, scorers)
+    require_scores(results)
+    meta = {"models": {c: s.model_version() for s in scorers for c in s.columns},
+            "protocol": f"LM learning curve, zero-shot clone (beam {asr_beam_size})", "meta_lst": str(meta_lst),
+            "gen_scp": str(gen_scp)}
+    summary = write_results(out_dir, results, column_info(names), meta)
+    return {k: v["mean"] for k, v in summary["metrics"].items()}
+
+
+def score_lm_checkpoint(ckpt: Path, codec_dir: str | Path, meta_lst: str | Path, out_dir: Path,
+                        asr_beam_size: int = 5, sampling: SamplingConfig | None = None) -> dict[str, Any]:
+    """Export, clone and score one checkpoint into `out_dir` (skipped when its `curve_point.json` exists)."""
+    from tts_codec.tts.decode_list import DecodeJob, decode_part, list_utterances
+    from tts_codec.tts.spark import SparkTTS
+
+    done = out_dir / "curve_point.json"
+    if done.is_file():
+        return json.loads(done.read_text(encoding="utf-8"))
+    with replace_dir(out_dir, [str(meta_lst)], True, "--out_dir") as new:
+        new = Path(new)
+        export_checkpoint_lm(ckpt, new / "LLM")
+        job = DecodeJob("clone", new / "decode", meta_lst=str(meta_lst))
+        entries = list_utterances(job)
+        tts = SparkTTS.from_dirs(codec_dir, new / "LLM")
+        refused = decode_part(tts, job, entries, sampling or SamplingConfig(), {"codec_dir": str(codec_dir)})
+        figures: dict[str, Any] = score_clones(meta_lst, new / "decode" / "wav" / "wav.scp", new / "scores",
+                                               asr_beam_size)
+        figures["refused"] = refused
+        (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    repoint_scp(out_dir / "decode" / "wav" / "wav.scp")
+    return figures
