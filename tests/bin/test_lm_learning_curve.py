@@ -60,15 +60,23 @@ def test_every_checkpoint_is_scored_plotted_and_not_scored_again(lm_run, tmp_pat
 
 
 def test_bad_inputs_are_named(lm_run, tmp_path, capsys):
+    import numpy as np
+    import soundfile
+
+    wav = tmp_path / "p.wav"
+    soundfile.write(wav, np.zeros(1600, np.float32), 16000)
     meta = tmp_path / "meta.lst"
-    meta.write_text("u1|hi|/nonexistent/p.wav|there\n")
+    meta.write_text(f"u1|hi|{wav}|there\n")
     base = ["--run_dir", str(lm_run), "--codec_dir", str(tmp_path), "--out_dir", str(tmp_path / "out")]
     assert run_main(lm_learning_curve.main, base + ["--meta_lst", str(meta)]) == 2
     assert "5th field" in capsys.readouterr().err
+    meta.write_text(f"u1|hi|{wav}|there|{tmp_path / 'missing.wav'}\n")
+    assert run_main(lm_learning_curve.main, base + ["--meta_lst", str(meta)]) == 2
+    assert f"{meta}:1" in capsys.readouterr().err  # every wav of the list must exist
+    meta.write_text(f"u1|hi|{wav}|there|{wav}\n")
     assert run_main(lm_learning_curve.main, base[:2] + ["--codec_dir", str(tmp_path / "nope"), *base[4:],
                                                         "--meta_lst", str(meta)]) == 2
     assert "--codec_dir" in capsys.readouterr().err
-    meta.write_text("u1|hi|/nonexistent/p.wav|there|/nonexistent/u1.wav\n")
     assert run_main(lm_learning_curve.main, ["--run_dir", str(tmp_path), *base[2:], "--meta_lst", str(meta)]) == 2
     assert "no config.yaml" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

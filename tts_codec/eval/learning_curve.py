@@ -7,16 +7,18 @@ Each checkpoint is scored once into `<out_dir>/<checkpoint name>/` (reruns skip 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from tts_codec.atomic import replace_dir
+from tts_codec.cli import positive_float, positive_int, str2bool
 from tts_codec.data.audio import write_wav
 from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
@@ -87,15 +89,18 @@ def resynthesize(model: torch.nn.Module, data_dir: str | Path, wav_dir: Path) ->
     return tokens
 
 
-def score_audio(ref_dir: str | Path, gen_scp: str | Path, out_dir: Path, asr_beam_size: int = 5) -> dict[str, float]:
-    """Score `gen_scp` against `ref_dir` with CURVE_METRICS into `out_dir` (a score dir); returns metric means."""
-    names = list(CURVE_METRICS)
+def score_audio(ref_dir: str | Path | None, gen_scp: str | Path, out_dir: Path, asr_beam_size: int = 5,
+                metrics: Sequence[str] = CURVE_METRICS, meta_lst: str | Path | None = None,
+                protocol: str = "codec learning curve") -> dict[str, float]:
+    """Score `gen_scp` against `ref_dir` (or the texts and prompts of `meta_lst`) with `metrics` into `out_dir` (a
+    score dir); returns metric means."""
+    names = list(metrics)
     scorers = build_scorers(names, EvalOptions(asr_beam_size=asr_beam_size, asr_threads=1))
-    items = build_items(str(ref_dir), str(gen_scp), None, None, None, None, 1, 1)
+    items = build_items(str(ref_dir) if ref_dir else None, str(gen_scp), None, str(meta_lst) if meta_lst else None)
     results = run_scorers(items, scorers)
     require_scores(results)
     meta = {"models": {c: s.model_version() for s in scorers for c in s.columns},
-            "protocol": f"codec learning curve (beam {asr_beam_size})", "ref_dir": str(ref_dir),
+            "protocol": f"{protocol} (beam {asr_beam_size})", "ref_dir": str(ref_dir), "meta_lst": str(meta_lst),
             "gen_scp": str(gen_scp)}
     summary = write_results(out_dir, results, column_info(names), meta)
     return {k: v["mean"] for k, v in summary["metrics"].items()}
@@ -186,3 +191,62 @@ def plot_curves(curves: dict[str, list[dict[str, Any]]], png: Path, ground_truth
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)
     plt.close(fig)
+
+
+# ---- the command lines of both curve verbs (tts_codec.bin.codec_learning_curve, lm_learning_curve) ----
+
+def add_curve_arguments(parser: argparse.ArgumentParser, run_help: str) -> None:
+    """The options every learning-curve verb takes: runs, names, output, ASR beam and checkpoint selection."""
+    parser.add_argument("--run_dir", action="append", required=True, help=run_help)
+    parser.add_argument("--name", action="append", default=None, help="label of each --run_dir (default: its name)")
+    parser.add_argument("--out_dir", required=True, help="where scores, curve.tsv files and the PNG go")
+    parser.add_argument("--asr_beam_size", type=positive_int, default=5, help="Whisper beam (5 for reported numbers)")
+    parser.add_argument("--max_checkpoints", type=positive_int, default=None,
+                        help="score at most this many checkpoints per run, evenly spaced (default: all)")
+    parser.add_argument("--score_missing", type=str2bool, default=True,
+                        help="false: only tabulate and plot the checkpoints scored before (no new scoring)")
+    parser.add_argument("--title", default="", help="plot title")
+    parser.add_argument("--batches_per_second", type=positive_float, default=None,
+                        help="x axis = batches / this rate (a rate measured on an unshared machine) instead of the "
+                             "checkpoint file times, which a shared machine stretches")
+
+
+def runs_of(args: argparse.Namespace) -> dict[str, list[tuple[Path, int, float]]]:
+    """name -> checkpoints of every --run_dir (named by --name or the dir name); bad runs fail before any work."""
+    names = args.name or [Path(r).name for r in args.run_dir]
+    if len(names) != len(args.run_dir):
+        raise UserError(f"--name given {len(names)} times for {len(args.run_dir)} --run_dir")
+    return {name: run_checkpoints(run) for name, run in zip(names, args.run_dir)}
+
+
+def ground_truth_means(gt_dir: Path, inputs: Sequence[str], score: Callable[[Path], Any]) -> dict[str, float]:
+    """Metric means of the ground-truth score dir `gt_dir`, made once by `score(new dir)`."""
+    if not (gt_dir / "summary.json").is_file():
+        with replace_dir(gt_dir, list(inputs), True, "--out_dir") as new:
+            score(Path(new))
+    summary = json.loads((gt_dir / "summary.json").read_text(encoding="utf-8"))
+    return {k: v["mean"] for k, v in summary["metrics"].items()}
+
+
+def tabulate_runs(runs: dict[str, list[tuple[Path, int, float]]], args: argparse.Namespace, out: Path,
+                  score: Callable[[Path, Path], dict[str, Any]], columns: Sequence[str]) -> dict[str, list[dict]]:
+    """Score each run's (selected) checkpoints with `score(checkpoint, point dir)` and write `<out>/<name>/curve.tsv`;
+    returns name -> curve rows."""
+    curves = {}
+    for name, checkpoints in runs.items():
+        if args.max_checkpoints and len(checkpoints) > args.max_checkpoints:
+            step = (len(checkpoints) - 1) / (args.max_checkpoints - 1) if args.max_checkpoints > 1 else 0
+            checkpoints = [checkpoints[round(i * step)] for i in range(args.max_checkpoints)]
+        rows = []
+        for ckpt, batches, minutes in checkpoints:
+            if not args.score_missing and not (out / name / ckpt.stem / "curve_point.json").is_file():
+                continue
+            log.info("%s: scoring %s (%.1f min)", name, ckpt.name, minutes)
+            figures = score(ckpt, out / name / ckpt.stem)
+            if args.batches_per_second:
+                minutes = batches / args.batches_per_second / 60
+            rows.append({"checkpoint": ckpt.stem, "batches": batches, "minutes": round(minutes, 2),
+                         **{k: figures.get(k) for k in columns}})
+        write_curve(rows, out / name / "curve.tsv", columns)
+        curves[name] = rows
+    return curves

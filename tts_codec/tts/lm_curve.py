@@ -16,11 +16,7 @@ import torch
 
 from tts_codec.atomic import replace_dir
 from tts_codec.errors import UserError
-from tts_codec.eval.learning_curve import repoint_scp
-from tts_codec.eval.protocols import build_items
-from tts_codec.eval.registry import build_scorers, column_info
-from tts_codec.eval.score_dir import write_results
-from tts_codec.eval.scoring import EvalOptions, require_scores, run_scorers
+from tts_codec.eval.learning_curve import repoint_scp, score_audio
 from tts_codec.tts.generation import SamplingConfig
 
 #: what a point of an LM curve holds (curve.tsv columns after checkpoint, batches and minutes)
@@ -44,16 +40,8 @@ def export_checkpoint_lm(ckpt: str | Path, llm_dir: Path) -> None:
 
 def score_clones(meta_lst: str | Path, gen_scp: Path, out_dir: Path, asr_beam_size: int) -> dict[str, float]:
     """WER (against the list's target text) and SIM-o (against its prompt) of `gen_scp`; returns the means."""
-    names = list(LM_CURVE_METRICS)
-    scorers = build_scorers(names, EvalOptions(asr_beam_size=asr_beam_size, asr_threads=1))
-    items = build_items(None, str(gen_scp), None, str(meta_lst))
-    results = run_scorers(items, scorers)
-    require_scores(results)
-    meta = {"models": {c: s.model_version() for s in scorers for c in s.columns},
-            "protocol": f"LM learning curve, zero-shot clone (beam {asr_beam_size})", "meta_lst": str(meta_lst),
-            "gen_scp": str(gen_scp)}
-    summary = write_results(out_dir, results, column_info(names), meta)
-    return {k: v["mean"] for k, v in summary["metrics"].items()}
+    return score_audio(None, gen_scp, out_dir, asr_beam_size, LM_CURVE_METRICS, meta_lst,
+                       "LM learning curve, zero-shot clone")
 
 
 def score_lm_checkpoint(ckpt: Path, codec_dir: str | Path, meta_lst: str | Path, out_dir: Path,
