@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tts_codec.bin import lm_learning_curve, train_lm, train_text_tokenizer
+from tts_codec.bin import codec_tokenize, lm_learning_curve, train_lm, train_text_tokenizer
 from tts_codec.cli import run_main
 from tts_codec.eval import learning_curve as lc
 from tts_codec.testing.codec_dirs import save_tiny_model
@@ -34,15 +34,19 @@ def lm_run(tmp_path_factory) -> Path:
 
 def test_every_checkpoint_is_scored_plotted_and_not_scored_again(lm_run, tmp_path):
     codec = save_tiny_model(tmp_path / "codec")
-    meta = make_tts_test_set(tmp_path / "set")[1] / "meta.lst"
+    data, lists = make_tts_test_set(tmp_path / "set")
+    assert codec_tokenize.main(["--model_dir", str(codec), "--data_dir", str(data), "--out_dir",
+                                str(tmp_path / "codes")]) == 0
     out = tmp_path / "curves"
-    args = ["--run_dir", str(lm_run), "--name", "tiny", "--codec_dir", str(codec), "--meta_lst", str(meta),
-            "--max_utts", "2", "--out_dir", str(out), "--asr_beam_size", "1", "--max_new_tokens", "20"]
+    args = ["--run_dir", str(lm_run), "--name", "tiny", "--codec_dir", str(codec), "--meta_lst",
+            str(lists / "meta.lst"), "--max_utts", "2", "--out_dir", str(out), "--asr_beam_size", "1",
+            "--max_new_tokens", "20", "--codes_dir", str(tmp_path / "codes")]
     assert run_main(lm_learning_curve.main, args) == 0
     rows = lc.read_curve(out / "tiny" / "curve.tsv")
     assert [r["batches"] for r in rows] == [1, 2]
     for row in rows:
         assert row["wer"] is not None and row["wer"] >= 0 and -1 <= row["sim_o"] <= 1 and row["refused"] == 0
+        assert row["own_text_loss"] > 0 and abs(row["text_gain"]) < row["own_text_loss"]
         point = out / "tiny" / row["checkpoint"]
         assert (point / "LLM" / "model.safetensors").is_file()
         scp = (point / "decode" / "wav" / "wav.scp").read_text().split()

@@ -118,6 +118,9 @@ CURVE = [
          lambda ws: _curve(ws, meta=(_clone_list(ws), set_line(ws / "meta.lst", 2, b"u2 only"))[0]),
          "{ws}/meta.lst:2"),
     Case("lm_learning_curve", "out_dir_holds_another_list", _other_list_in_out_dir, "holds another list"),
+    Case("lm_learning_curve", "codes_dir_not_codes", lambda ws: _curve(ws, "--codes_dir", ws), "{ws}"),
+    Case("lm_learning_curve", "codes_dir_lacks_targets", lambda ws: _curve(ws, "--codes_dir", _corpus(ws)[1] / "train"),
+         "no tokens for 2 list target(s), e.g. u1"),
     *[Case("lm_learning_curve", f"{option}_{name}", lambda ws, o=option, v=value: _curve(ws, f"--{o}", v),
            f"--{option}") for option in ("max_utts", "asr_beam_size", "max_new_tokens", "batches_per_second")
        for name, value in bad_numbers(option) if (option, value) != ("max_utts", "0")],  # 0 = the whole list

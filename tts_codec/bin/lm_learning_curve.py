@@ -4,9 +4,10 @@ and plot them against training minutes (tts_codec.tts.lm_curve).
 Example (the mini recipe's dev voices, seen in training, sentences not):
   python -m tts_codec.bin.lm_learning_curve --run_dir exp/lm_spark_lm_mini --name mini \
       --codec_dir exp/codec_bicodec_tiny_30min/model --meta_lst dump/eval/dev_clone/meta.lst --max_utts 14 \
-      --out_dir exp/lm_curves
-writes `<out_dir>/<name>/curve.tsv` (one row per checkpoint), `<out_dir>/ground_truth/` (the list's target audio,
-scored the same way) and `<out_dir>/lm_learning_curve.png`. Finished checkpoints are not scored again on a rerun.
+      --codes_dir dump/codes/bicodec_tiny_30min/dev --out_dir exp/lm_curves
+writes `<out_dir>/<name>/curve.tsv` (one row per checkpoint: WER, SIM-o and, with --codes_dir, how much the LM reads
+the text), `<out_dir>/ground_truth/` (the list's target audio, scored the same way) and
+`<out_dir>/lm_learning_curve.png`. Finished checkpoints are not scored again on a rerun.
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (as tts_decode)")
     parser.add_argument("--max_new_tokens", type=positive_int, default=SamplingConfig.max_new_tokens,
                         help="cap on generated tokens per utterance (as tts_decode)")
+    parser.add_argument("--codes_dir", default=None,
+                        help="stage-6 tokens of the list's targets (e.g. dump/codes/<codec tag>/dev): adds the "
+                             "teacher-forced text_gain and own_text_loss columns (does the LM read the text?)")
     args = parser.parse_args(argv)
     runs = lc.runs_of(args)
     if not Path(args.codec_dir).is_dir():
@@ -55,6 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not all(e.gt_wav for e in entries):
         raise UserError(f"--meta_lst {args.meta_lst}: every line needs its target wav (5th field) for the ground "
                         "truth row (tts_codec.bin.make_eval_list clone writes it)")
+    tokens = None
+    if args.codes_dir:
+        from tts_codec.data.token_file import load_tokens
+
+        tokens = load_tokens(args.codes_dir)
+        have = set(tokens.utt_ids)
+        missing = [e.utt for e in entries if e.utt not in have]
+        if missing:
+            raise UserError(f"--codes_dir {args.codes_dir}: no tokens for {len(missing)} list target(s), e.g. "
+                            f"{missing[0]}")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meta_lst = subset_list(args.meta_lst, args.max_utts, out)
@@ -69,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ground_truth = lc.ground_truth_means(out / "ground_truth", [str(meta_lst)], score_ground_truth)
     sampling = SamplingConfig(seed=args.seed, max_new_tokens=args.max_new_tokens)
     curves = lc.tabulate_runs(runs, args, out, lambda ckpt, point: score_lm_checkpoint(
-        ckpt, args.codec_dir, meta_lst, point, args.asr_beam_size, sampling), LM_CURVE_COLUMNS)
+        ckpt, args.codec_dir, meta_lst, point, args.asr_beam_size, sampling, tokens), LM_CURVE_COLUMNS)
     lc.plot_curves(curves, out / "lm_learning_curve.png", ground_truth, args.title, sim_key="sim_o",
                    sim_label="SIM-o to the prompt (resemblyzer)", wer_target=2.0, sim_target=0.75)
     print(f"wrote {out / 'lm_learning_curve.png'} and curve.tsv per run; ground truth WER "

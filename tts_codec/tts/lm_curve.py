@@ -9,9 +9,11 @@ speaks the clone list with the stage-10 decoder and sampling, and is scored into
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from tts_codec.atomic import replace_dir
@@ -21,7 +23,7 @@ from tts_codec.tts.generation import SamplingConfig
 
 #: what a point of an LM curve holds (curve.tsv columns after checkpoint, batches and minutes)
 LM_CURVE_METRICS = ("wer", "sim_o")
-LM_CURVE_COLUMNS = ("wer", "sim_o", "refused")
+LM_CURVE_COLUMNS = ("wer", "sim_o", "text_gain", "own_text_loss", "refused")
 
 
 def export_checkpoint_lm(ckpt: str | Path, llm_dir: Path) -> None:
@@ -38,6 +40,32 @@ def export_checkpoint_lm(ckpt: str | Path, llm_dir: Path) -> None:
     export_llm_dir(lm, tokenizer_dir_of(config), llm_dir, overwrite=True)
 
 
+def text_reliance(lm: torch.nn.Module, vocab: Any, entries: Sequence[Any], tokens: Mapping[str, dict]) -> dict:
+    """How much the LM reads the text, teacher-forced: the mean cross-entropy (nats per semantic token) of each
+    list target's semantic tokens after prompt A with its own transcript and global tokens (`own_text_loss`), and
+    how much higher it is with the next target's transcript instead (`text_gain`). A loss can fall while the LM
+    only continues the audio from its own past; a text_gain near 0 shows that, before any decoding does."""
+    from tts_codec.lm.spark import prompts as P
+
+    if len(entries) < 2:
+        return {}
+    losses = {"own": [], "other": []}
+    with torch.inference_mode():
+        for i, entry in enumerate(entries):
+            codes = tokens[entry.utt]
+            semantic, globals_ = codes["semantic"].reshape(-1), codes["global"].reshape(-1)
+            target = P.encode(P.tts_target(semantic), vocab)
+            for kind, text in (("own", entry.infer_text), ("other", entries[(i + 1) % len(entries)].infer_text)):
+                prompt = P.encode(P.tts_prompt(text, globals_), vocab)
+                ids = torch.tensor([prompt + target])
+                logits = lm(ids).logits[0, len(prompt) - 1:-1].float()
+                # the target starts with <|start_semantic_token|>: score the semantic tokens after it
+                ce = torch.nn.functional.cross_entropy(logits, ids[0, len(prompt):], reduction="none")
+                losses[kind].append(float(ce[1:1 + len(semantic)].mean()))
+    own, other = float(np.mean(losses["own"])), float(np.mean(losses["other"]))
+    return {"own_text_loss": own, "text_gain": other - own}
+
+
 def score_clones(meta_lst: str | Path, gen_scp: Path, out_dir: Path, asr_beam_size: int) -> dict[str, float]:
     """WER (against the list's target text) and SIM-o (against its prompt) of `gen_scp`; returns the means."""
     return score_audio(None, gen_scp, out_dir, asr_beam_size, LM_CURVE_METRICS, meta_lst,
@@ -45,8 +73,10 @@ def score_clones(meta_lst: str | Path, gen_scp: Path, out_dir: Path, asr_beam_si
 
 
 def score_lm_checkpoint(ckpt: Path, codec_dir: str | Path, meta_lst: str | Path, out_dir: Path,
-                        asr_beam_size: int = 5, sampling: SamplingConfig | None = None) -> dict[str, Any]:
-    """Export, clone and score one checkpoint into `out_dir` (skipped when its `curve_point.json` exists)."""
+                        asr_beam_size: int = 5, sampling: SamplingConfig | None = None,
+                        tokens: Mapping[str, dict] | None = None) -> dict[str, Any]:
+    """Export, clone and score one checkpoint into `out_dir` (skipped when its `curve_point.json` exists); with the
+    list targets' codec `tokens`, also its `text_reliance`."""
     from tts_codec.tts.decode_list import DecodeJob, decode_part, list_utterances
     from tts_codec.tts.spark import SparkTTS
 
@@ -63,6 +93,12 @@ def score_lm_checkpoint(ckpt: Path, codec_dir: str | Path, meta_lst: str | Path,
         figures: dict[str, Any] = score_clones(meta_lst, new / "decode" / "wav" / "wav.scp", new / "scores",
                                                asr_beam_size)
         figures["refused"] = refused
+        if tokens is not None:
+            from tts_codec.eval.protocols import read_meta_lst
+            from tts_codec.lm.spark.model import load_llm_dir
+
+            lm, vocab = load_llm_dir(new / "LLM")
+            figures.update(text_reliance(lm, vocab, read_meta_lst(meta_lst), tokens))
         (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     repoint_scp(out_dir / "decode" / "wav" / "wav.scp")
     return figures
