@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     curves = lc.tabulate_runs(runs, args, out, lambda ckpt, point: score_lm_checkpoint(
         ckpt, args.codec_dir, meta_lst, point, args.asr_beam_size, sampling, tokens), LM_CURVE_COLUMNS)
     lc.plot_curves(curves, out / "lm_learning_curve.png", ground_truth, args.title, sim_key="sim_o",
-                   sim_label="SIM-o to the prompt (resemblyzer)", wer_target=2.0, sim_target=0.75)
+                   sim_label="SIM-o to the prompt (resemblyzer)", wer_target=2.0, sim_target=0.75,
+                   extra=[("text_gain", "text gain (nats per semantic token)")] if tokens else [])
     print(f"wrote {out / 'lm_learning_curve.png'} and curve.tsv per run; ground truth WER "
           f"{ground_truth.get('wer', float('nan')):.3f}, SIM-o {ground_truth.get('sim_o', float('nan')):.3f}",
           file=sys.stderr)

@@ -159,16 +159,17 @@ def read_curve(path: str | Path) -> list[dict[str, Any]]:
 
 def plot_curves(curves: dict[str, list[dict[str, Any]]], png: Path, ground_truth: dict[str, float] | None = None,
                 title: str = "", sim_key: str = "sim", sim_label: str = "SIM to the original",
-                wer_target: float = 1.3, sim_target: float = 0.85) -> None:
+                wer_target: float = 1.3, sim_target: float = 0.85, extra: Sequence[tuple[str, str]] = ()) -> None:
     """WER and SIM (`sim_key`) against training minutes, one line per run (`name -> curve rows`); the ground truth
-    dashed, the targets (`wer_target` x its WER, `sim_target`) dotted."""
+    dashed, the targets (`wer_target` x its WER, `sim_target`) dotted; one more panel per `extra` (column, label)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, label in zip(axes, ("wer", sim_key), ("WER (Whisper tiny.en, beam 5)", sim_label)):
+    panels = [("wer", "WER (Whisper tiny.en, beam 5)"), (sim_key, sim_label), *extra]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4))
+    for ax, (key, label) in zip(axes, panels):
         for name, rows in curves.items():
             points = [(r["minutes"], r[key]) for r in rows if r.get(key) is not None]
             if points:
@@ -181,7 +182,8 @@ def plot_curves(curves: dict[str, list[dict[str, Any]]], png: Path, ground_truth
             if ground_truth and sim_key in ground_truth and sim_key != "sim":
                 ax.axhline(ground_truth[sim_key], color="k", linestyle="--", label="eSpeak ground truth")
             ax.axhline(sim_target, color="grey", linestyle=":", label=f"target {sim_target:g}")
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
         ax.set_xlabel("training minutes (2 shared CPU cores)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
