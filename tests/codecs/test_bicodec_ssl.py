@@ -10,8 +10,10 @@ from tts_codec.errors import UserError
 from tts_codec.testing.bicodec import TINY_WAV2VEC2, tiny_config, tone
 
 
-@pytest.mark.parametrize("ssl", ["logmel", "wav2vec2"])
+@pytest.mark.parametrize("ssl", ["logmel", "wav2vec2", "whisper_encoder"])
 def test_frames_follow_the_400_320_framing(ssl):
+    if ssl == "whisper_encoder":
+        pytest.importorskip("faster_whisper", reason="faster-whisper not installed (the eval extra)")
     ext = SSLFeatureExtractor.from_config(tiny_config(ssl))
     assert ext.min_samples == 400 and not any(p.requires_grad for p in ext.parameters())
     for n in (400, 719, 720, 16000, 38400):
@@ -81,3 +83,54 @@ def test_missing_model_dir_is_a_user_error_naming_the_key(tmp_path):
     with pytest.raises(UserError, match="hidden state 5 but the model has 3 layers"):
         SSLFeatureExtractor.from_config(cfg)
     assert np.isfinite(SSLFeatureExtractor.from_config(tiny_config("wav2vec2"))(torch.zeros(1, 800)).numpy()).all()
+
+
+def test_whisper_encoder_features_follow_the_words_not_the_voice(espeak_engine):
+    """Why the tiny codec may read Whisper's encoder instead of log-mel: the same sentence in two voices lies closer
+    (DTW over cosine distance) than two sentences in one voice; for log-mel both distances are alike."""
+    pytest.importorskip("faster_whisper", reason="faster-whisper not installed (the eval extra)")
+    import librosa
+
+    from tts_codec.data.synth.espeak import synthesize
+    from tts_codec.data.synth.voices import select_speakers
+
+    seen, _ = select_speakers(4, 0)
+    male_us, female_gb = seen[0].voice, seen[3].voice
+    texts = ("The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.")
+
+    def say(voice, text):
+        return torch.from_numpy(synthesize(text, voice.prosody(0, 1.0, seed=0), 16000, espeak_engine))[None]
+
+    def distance(ext, x, y):
+        fx, fy = (f[0].numpy() - f[0].numpy().mean(0) for f in (ext(x), ext(y)))
+        cost, path = librosa.sequence.dtw(fx.T, fy.T, metric="cosine")
+        return cost[-1, -1] / len(path)
+
+    a_male, a_female, b_male = say(male_us, texts[0]), say(female_gb, texts[0]), say(male_us, texts[1])
+    ratios = {}
+    for ssl in ("whisper_encoder", "logmel"):
+        ext = SSLFeatureExtractor.from_config(tiny_config(ssl))
+        ratios[ssl] = distance(ext, a_male, a_female) / distance(ext, a_male, b_male)
+    assert ratios["whisper_encoder"] < 0.6  # measured 0.36
+    assert ratios["whisper_encoder"] < 0.6 * ratios["logmel"]  # log-mel: 1.0, no preference for the words
+
+
+def test_whisper_encoder_without_a_model_is_a_user_error(tmp_path):
+    pytest.importorskip("faster_whisper", reason="faster-whisper not installed (the eval extra)")
+    cfg = tiny_config("whisper_encoder")
+    cfg["ssl_conf"]["model_dir"] = str(tmp_path)
+    with pytest.raises(UserError, match="ssl_conf.model_dir .* no model.bin"):
+        SSLFeatureExtractor.from_config(cfg)
+
+
+def test_a_bicodec_on_whisper_features_tokenizes_and_decodes():
+    pytest.importorskip("faster_whisper", reason="faster-whisper not installed (the eval extra)")
+    from tts_codec.codecs.bicodec import BiCodec
+
+    model = BiCodec.from_config(tiny_config("whisper_encoder")).eval()
+    wav = torch.from_numpy(model.prepare(tone(1.0), 16000))[None]
+    with torch.no_grad():
+        codes = model.encode(wav)
+        out = model.decode(codes)
+    frames = (wav.shape[-1] - 400) // 320 + 1  # the wav2vec2 framing the codec was built for
+    assert codes["semantic"].shape[-1] == frames and out.shape[-1] == frames * 320 and torch.isfinite(out).all()

@@ -26,8 +26,12 @@ def official_config() -> dict[str, Any]:
 
 
 def tiny_config(ssl: str = "logmel", stable_layer_norm: bool = True) -> dict[str, Any]:
-    """conf/codec/bicodec_tiny.yaml; ssl="wav2vec2" swaps in a random 3-layer wav2vec2 (hidden 32, layers 1..3)."""
+    """conf/codec/bicodec_tiny.yaml; ssl="wav2vec2" swaps in a random 3-layer wav2vec2 (hidden 32, layers 1..3),
+    "whisper_encoder" the bundled Whisper tiny.en encoder (384 channels)."""
     cfg = load_config(CONF_DIR / "bicodec_tiny.yaml")
+    if ssl == "whisper_encoder":
+        cfg["ssl_conf"] = {"type": "whisper_encoder"}
+        set_ssl_dim(cfg, 384)
     if ssl == "wav2vec2":
         init = dict(TINY_WAV2VEC2, do_stable_layer_norm=stable_layer_norm,
                     feat_extract_norm="layer" if stable_layer_norm else "group")

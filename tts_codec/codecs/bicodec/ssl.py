@@ -1,4 +1,5 @@
-"""Frozen self-supervised features for the semantic path: averaged wav2vec 2.0 hidden states, or log-mel for tiny runs.
+"""Frozen self-supervised features for the semantic path: averaged wav2vec 2.0 hidden states, or for tiny runs log-mel
+or the Whisper encoder's outputs (`whisper_features.py`).
 
 Nothing is ever downloaded: wav2vec2 comes from a local directory (`ssl_conf.model_dir`) or, for tests, from a random
 `ssl_conf.random_init` config. Only the transformer layers up to the deepest requested one are built and run.
@@ -46,8 +47,13 @@ class SSLFeatureExtractor(nn.Module):
             mel = MelSpectrogram(int(require(cfg, "sample_rate")), LOGMEL_WIN, LOGMEL_WIN, LOGMEL_HOP, n_mels=n_mels,
                                  power=1.0, center=False)
             return cls("logmel", mel, [], False, n_mels, [LOGMEL_WIN], [LOGMEL_HOP])
+        if kind == "whisper_encoder":
+            from tts_codec.codecs.bicodec.whisper_features import WhisperEncoderFeatures
+
+            whisper = WhisperEncoderFeatures(conf.get("model_dir"), str(conf.get("compute_type", "int8")))
+            return cls("whisper_encoder", whisper, [], False, whisper.dim, [LOGMEL_WIN], [LOGMEL_HOP])
         if kind != "wav2vec2":
-            raise UserError(f"config: ssl_conf.type must be 'wav2vec2' or 'logmel', not {kind!r}")
+            raise UserError(f"config: ssl_conf.type must be 'wav2vec2', 'logmel' or 'whisper_encoder', not {kind!r}")
         layers = [int(i) for i in require(cfg, "ssl_conf.layers")]
         if not layers or min(layers) < 0:
             raise UserError(f"config: ssl_conf.layers must be non-empty hidden-state indices >= 0, got {layers}")
@@ -89,6 +95,8 @@ class SSLFeatureExtractor(nn.Module):
         wav = wav.float()
         if self.kind == "logmel":
             return torch.log(self.backbone(wav).clamp(min=1e-5)).transpose(1, 2)
+        if self.kind == "whisper_encoder":
+            return self.backbone(wav)[:, :self.num_frames(wav.shape[-1])]
         if self.normalize:  # Wav2Vec2FeatureExtractor's zero-mean unit-variance, per utterance
             wav = (wav - wav.mean(-1, keepdim=True)) / torch.sqrt(wav.var(-1, keepdim=True, unbiased=False) + 1e-7)
         states = _wav2vec2_hidden_states(self.backbone, wav)
