@@ -93,12 +93,10 @@ def score_lm_checkpoint(ckpt: Path, codec_dir: str | Path, meta_lst: str | Path,
         figures: dict[str, Any] = score_clones(meta_lst, new / "decode" / "wav" / "wav.scp", new / "scores",
                                                asr_beam_size)
         figures["refused"] = refused
-        if tokens is not None:
+        if tokens is not None:  # the LM the clones came from, already loaded
             from tts_codec.eval.protocols import read_meta_lst
-            from tts_codec.lm.spark.model import load_llm_dir
 
-            lm, vocab = load_llm_dir(new / "LLM")
-            figures.update(text_reliance(lm, vocab, read_meta_lst(meta_lst), tokens))
+            figures.update(text_reliance(tts.lm, tts.vocab, read_meta_lst(meta_lst), tokens))
         (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     repoint_scp(out_dir / "decode" / "wav" / "wav.scp")
     return figures
