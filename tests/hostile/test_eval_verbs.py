@@ -83,6 +83,11 @@ def _report(edit=None, *extra: str):
     return setup
 
 
+def _bad_reference_runs(ws: Path) -> list:
+    (ws / "ref.tsv").write_text("system\tsetup\tsim\nlong\tx\t0.8\nother\ty\t0,8\n")
+    return _report(None, "--reference_runs", str(ws / "ref.tsv"))(ws)
+
+
 def _numbers(entry: str, option: str, argv) -> list[Case]:
     return [Case(entry, f"{option.strip('-')}_{name}", lambda ws, v=value: argv(ws, option, v), option)
             for name, value in bad_numbers(option)]
@@ -284,6 +289,9 @@ REPORT = [
     Case("make_report", "page_is_the_score_dir", _page_on_score_dir, "is also an input"),
     Case("make_report", "gen_scp_missing", _report(None, "--html", "true", "--gen_scp", "/nonexistent.scp"),
          "--gen_scp: /nonexistent.scp does not exist"),
+    Case("make_report", "reference_runs_missing", _report(None, "--reference_runs", "/nonexistent.tsv"),
+         "reference runs /nonexistent.tsv: cannot read"),
+    Case("make_report", "reference_runs_bad_cell", _bad_reference_runs, "{ws}/ref.tsv:3: sim = '0,8' is not a finite"),
 ]
 
 

@@ -112,6 +112,9 @@ def test_stages_3_to_11_end_to_end(mini_recipe: Path) -> None:
     codebook = load_config(exp / "model" / "config.yaml")["codec_conf"]["quantizer"]["codebook_size"]
     assert summary["metrics"]["bitrate_semantic_bps"]["mean"] == 50 * math.log2(codebook)  # 650 for 8192 codes
     assert (exp / "decode_test" / "RESULTS.md").is_file() and (exp / "decode_test" / "html" / "index.html").is_file()
+    # The stage-7 report sets the short run beside the recipe's measured 30-minute runs (conf/reference_runs/).
+    section = (exp / "decode_test" / "RESULTS.md").read_text().split("## Against reference runs", 1)[1]
+    assert "bicodec_tiny_30min, 3000 batches (gap)" in section and "| stoi | ↑ |" in section
     # Stage 11 now compares the ground truth with the codec resynthesis.
     results = (mini_recipe / "exp" / "eval" / "test" / "RESULTS.md").read_text()
     assert "ground_truth" in results and "codec_bicodec_tiny" in results

@@ -71,6 +71,8 @@ def _check_codec(recipe: Path, dump: Path, test_utts: list[str]) -> None:
     assert sorted(read_table(exp / "decode_test" / "wav" / "wav.scp")) == test_utts  # stage 7
     summary = json.loads((exp / "decode_test" / "scores" / "summary.json").read_text())
     assert {"stoi", "mel"} <= set(summary["metrics"])
+    section = (exp / "decode_test" / "RESULTS.md").read_text().split("## Against reference runs", 1)[1]
+    assert "snac_mini, 1100 batches (gap)" in section and "| stoi | ↑ |" in section  # the family's reference runs
 
 
 def _check_lm_and_preference(recipe: Path) -> None:

@@ -53,6 +53,8 @@ BAD = [
     (("--pref_config", "conf/none.yaml"), "--pref_config conf/none.yaml: no such file"),
     (("--xvector_model_dir", "/nonexistent/wavlm"), "--xvector_model_dir /nonexistent/wavlm: no such directory"),
     (("--model_family", "mars6", "--mars6_lm_config", "conf/none.yaml"), "--lm_config conf/none.yaml: no such file"),
+    (("--codec_reference_runs", "conf/none.tsv"), "--codec_reference_runs: conf/none.tsv is not a file"),
+    (("--model_family", "mars6", "--mars6_codec_reference_runs", "conf"), "--codec_reference_runs: conf is not a file"),
 ]
 
 

@@ -18,6 +18,7 @@ from tts_codec.cli import new_parser, positive_int, run_main, str2bool
 from tts_codec.errors import UserError
 from tts_codec.eval.report import ScoreDir, load_score_dir
 from tts_codec.eval.report.html_page import write_listening_page
+from tts_codec.eval.report.reference_runs import load_reference_runs, reference_section
 from tts_codec.eval.report.results_md import git_commit, render_results_md
 
 log = logging.getLogger("make_report")
@@ -38,6 +39,10 @@ def get_parser() -> argparse.ArgumentParser:
                         help="metric whose worst utterances fill half the rows (auto = WER/CER column; none)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled rows")
     parser.add_argument("--html", type=str2bool, default=True, help="build the listening page")
+    parser.add_argument("--reference_runs", default=None,
+                        help="TSV of measured runs (system, setup, metric means) to set beside the first system's "
+                             "means, e.g. a recipe's long runs beside a short demo run "
+                             "(format: tts_codec.eval.report.reference_runs)")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace an existing report")
     return parser
 
@@ -72,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     refuse_to_clobber(out_dir / "RESULTS.md", args.overwrite, "report")
     if args.html:
         refuse_to_clobber(out_dir / "html", args.overwrite, "listening page")
+    references = load_reference_runs(args.reference_runs) if args.reference_runs else []
     names = _per_system(args.name, len(args.score_dir), "--name")
     systems = [load_score_dir(path, name) for path, name in zip(args.score_dir, names)]
     if len({s.name for s in systems}) < len(systems):
@@ -80,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = git_commit()
     text = render_results_md(systems, title, "html/index.html" if args.html else None, date=date, commit=commit)
+    if references:
+        text += "\n" + "\n".join(reference_section(systems[0], references, args.reference_runs)) + "\n"
     if args.html:
         ref_dir = _resolve(args.ref_dir, systems[0].ref_dir, "--ref_dir", systems[0], required=False)
         gen_scps = [_resolve(g, s.gen_scp, "--gen_scp", s)

@@ -31,6 +31,8 @@ codec_tag=""            # experiment name of the codec (default: the codec confi
 ssl_model_dir=""        # local wav2vec2 directory for the SSL features (overrides the config's ssl_conf.model_dir)
 codec_max_steps=""      # training steps (default: the config's trainer.max_steps)
 codec_args=""           # extra options appended to stage 5's tts_codec.bin.train_codec call, e.g. "--batch_size 4"
+codec_reference_runs="" # stage 7: TSV of measured runs (e.g. the recipe's long runs) set beside this run's codec
+                        # scores in its report (tts_codec.eval.report.reference_runs); empty: the family's, or none
 bpe_vocab_size=""       # stage 4: BPE vocabulary of the text tokenizer; empty: the family's (below)
 pretrained_llm_dir=""   # stage 4: an official Spark-TTS LLM/ dir whose tokenizer is used unchanged
 g2p=""                  # stage 4: text front end before the BPE (none|espeak_ipa, as ESPnet's --g2p); empty: the family's
@@ -40,6 +42,7 @@ lm_config=""            # LM training config (stage 8, e.g. conf/lm/spark_tiny.y
 # picks, and a plain --codec_config / --lm_config / --bpe_vocab_size wins.
 spark_codec_config="" ; spark_lm_config="" ; spark_bpe_vocab_size=1000 ; spark_g2p=none
 mars6_codec_config="" ; mars6_lm_config="" ; mars6_bpe_vocab_size=512 ; mars6_g2p=none
+spark_codec_reference_runs="" ; mars6_codec_reference_runs=""
 lm_args=""              # extra options appended to stage 8's tts_codec.bin.train_lm call, e.g. "--max_steps 20"
 lm_tag=""               # experiment name of the LM (default: the LM config's file name, else the family)
 keep_corpus_labels=false  # stage 3: keep the pitch/speed labels a corpus ships (e.g. VoxBox's metadata) where known
@@ -75,6 +78,7 @@ Options (default in brackets):
   --min_dur [${min_dur}] --max_dur [${max_dur}] --local_data_opts [""] --dumpdir [dump; mars6: dump/mars6]
   --expdir [${expdir}]
   --force [${force}]  redo stages that are marked done
+  --codec_reference_runs [family's]  stage 7: TSV of measured runs set beside the codec scores in its report
   --codec_config [""] --codec_tag [config name] --ssl_model_dir [config] --codec_max_steps [config]
   --codec_args [""]   extra options of stage 5's python -m tts_codec.bin.train_codec (as ESPnet's --train_args)
   --bpe_vocab_size [family's] --pretrained_llm_dir [""] --token_list [data/token_list/<family>_bpe<N>[_<g2p>]]
@@ -115,7 +119,7 @@ check_seconds() {  # check_seconds NAME: --NAME must be a number of seconds >= 0
 }
 [[ "${model_family}" =~ ^(spark|mars6)$ ]] \
   || option_error "--model_family must be spark or mars6, not '${model_family}'"
-for opt in codec_config lm_config bpe_vocab_size g2p; do  # the family's default where the option is not given
+for opt in codec_config lm_config bpe_vocab_size g2p codec_reference_runs; do  # the family's default where the option is not given
   family_opt="${model_family}_${opt}"
   [ -n "${!opt}" ] || printf -v "${opt}" '%s' "${!family_opt:-}"
 done
@@ -128,6 +132,8 @@ check_int pref_per_spk 2
 case "${g2p}" in none|espeak_ipa) ;; *) option_error "--g2p must be none or espeak_ipa, not '${g2p}'" ;; esac
 [ "${g2p}" = none ] || [ -z "${pretrained_llm_dir}" ] \
   || option_error "--g2p ${g2p}: an official tokenizer (--pretrained_llm_dir) reads plain text; drop one of them"
+[ -z "${codec_reference_runs}" ] || [ -f "${codec_reference_runs}" ] \
+  || option_error "--codec_reference_runs: ${codec_reference_runs} is not a file"
 case "${deep_clone_mode}" in none|fixed-ref|per-chunk) ;;
   *) option_error "--deep_clone_mode must be none, fixed-ref or per-chunk, not '${deep_clone_mode}'" ;; esac
 for opt in fs codec_max_steps train_threads; do [ -z "${!opt}" ] || check_int "${opt}" 1; done
@@ -419,7 +425,8 @@ if stage_begin 7 "codec resynthesis and scoring (${codec_metrics})" "${codec_exp
     ${PYTHON} -m tts_codec.bin.codec_usage --codes_dir "${codes_root}/${dset}" --score_dir "${dec}/scores"
     ${PYTHON} -m tts_codec.bin.make_report --score_dir "${dec}/scores" --name "codec_${codec_tag}" \
       --ref_dir "${dumpdir}/raw/${dset}" --gen_scp "${dec}/wav/wav.scp" --out_dir "${dec}" \
-      --title "${dset}: ${codec_tag} resynthesis" --overwrite true
+      --title "${dset}: ${codec_tag} resynthesis" --overwrite true \
+      ${codec_reference_runs:+--reference_runs "${codec_reference_runs}"}
     log "  ${dset}: ${dec}/RESULTS.md and ${dec}/html/index.html"
   done
   stage_end 7 "${codec_exp}/.stage7.done"

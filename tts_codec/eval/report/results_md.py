@@ -125,12 +125,12 @@ def _metrics_table(systems: Sequence[ScoreDir]) -> list[str]:
     header = ["metric", ""]
     for sdir in systems:
         header += [f"{sdir.name} {col}" if multi else col for col in SYSTEM_COLUMNS]
-    lines = [_md_row(header), _md_row(["---", ":-:"] + ["---:"] * (len(header) - 2))]
+    lines = [md_row(header), md_row(["---", ":-:"] + ["---:"] * (len(header) - 2))]
     for row in summary_rows(systems):
         cells = [row.metric, row.arrow]
         for (mean, ci, n, failed), best in zip(row.cells, row.best):
             cells += [f"**{mean}**" if best else mean, ci, n, failed]
-        lines.append(_md_row(cells))
+        lines.append(md_row(cells))
     return lines
 
 
@@ -158,12 +158,13 @@ def _models_section(systems: Sequence[ScoreDir]) -> list[str]:
 def _failures_section(systems: Sequence[ScoreDir]) -> list[str]:
     if not any(sdir.failures for sdir in systems):
         return ["No failures."]
-    lines = [_md_row(["system", "metric", "reason", "count"]), _md_row(["---", "---", "---", "---:"])]
+    lines = [md_row(["system", "metric", "reason", "count"]), md_row(["---", "---", "---", "---:"])]
     for sdir in systems:
         for (metric, reason), count in sorted(sdir.failure_counts().items()):
-            lines.append(_md_row([sdir.name, metric, reason, str(count)]))
+            lines.append(md_row([sdir.name, metric, reason, str(count)]))
     return lines
 
 
-def _md_row(cells: Sequence[str]) -> str:
+def md_row(cells: Sequence[str]) -> str:
+    """One markdown table row; pipes and newlines inside cells are escaped."""
     return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
