@@ -23,3 +23,28 @@ def test_quantized_layers_stay_close_to_the_float_ones_and_keep_what_is_asked():
 def test_a_model_without_linear_layers_is_left_alone():
     model = nn.Sequential(nn.Conv1d(2, 2, 3))
     assert quantize_linears(model) == 0 and isinstance(model[0], nn.Conv1d)
+
+
+def test_the_lean_call_gives_exactly_torchs_dynamic_linear_output():
+    """quantize_linears' layers call the int8 op directly; torch's own quantize_dynamic result is the reference."""
+    import copy
+    import warnings
+
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    from tts_codec.nn.int8_linear import LeanInt8Linear
+
+    torch.manual_seed(1)
+    ours = nn.Sequential(nn.Linear(32, 48), nn.GELU(), nn.Linear(48, 16, bias=False))
+    reference = copy.deepcopy(ours)
+    quantize_linears(ours)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize_dynamic(reference, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
+    assert type(ours[0]) is LeanInt8Linear and type(reference[0]) is not LeanInt8Linear
+    for x in (torch.randn(1, 1, 32), torch.randn(4, 7, 32)):  # one decoding step, and a batch
+        with torch.inference_mode():
+            assert torch.equal(ours(x), reference(x))
+    copied = copy.deepcopy(ours)  # a quantized model still copies (int8 copies of decoders are made this way)
+    with torch.inference_mode():
+        assert torch.equal(copied(x), ours(x))

@@ -18,6 +18,19 @@ import torch
 from torch import nn
 
 
+class LeanInt8Linear(torch.ao.nn.quantized.dynamic.Linear):
+    """torch's dynamic int8 Linear with a shorter call: the int8 GEMM op overload is called directly (the same op and
+    arguments as the parent's forward, so the outputs are identical), skipping the op-packet dispatch, the version
+    branch and a same-dtype cast. At batch 1 that Python work was about a fifth of a 512x1536 call; decoding makes
+    ~170 such calls per MARS6 global step."""
+
+    _OP = torch.ops.quantized.linear_dynamic.default
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self._OP(x, self._packed_params._packed_params, True)  # reduce_range=True, as the parent (version 4)
+        return y if x.dtype == torch.float32 else y.to(x.dtype)
+
+
 def is_int8_linear(module: nn.Module) -> bool:
     """True for a linear layer made by `quantize_linears`."""
     return isinstance(module, torch.ao.nn.quantized.dynamic.Linear)
@@ -37,4 +50,8 @@ def quantize_linears(module: nn.Module, keep: Callable[[str, nn.Linear], bool] =
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             quantize_dynamic(module, {name: per_channel_dynamic_qconfig for name in names}, dtype=torch.qint8,
                              inplace=True)
+        for name in names:
+            layer = module.get_submodule(name)
+            if type(layer) is torch.ao.nn.quantized.dynamic.Linear and layer.version == 4:
+                layer.__class__ = LeanInt8Linear
     return len(names)
