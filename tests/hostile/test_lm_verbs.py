@@ -163,6 +163,8 @@ LM = [
          "hiden_size"),
     Case("train_lm", "step_cannot_be_filled",
          lambda ws: _lm_args(ws, config=_yaml(ws, "data: {accumulate_grad_batches: 1000}\n")), "accumulate"),
+    Case("train_lm", "semantic_input_noise_one", lambda ws: _lm_args(ws, config=_yaml(ws, "semantic_input_noise: 1\n")),
+         "semantic_input_noise: a probability in [0, 1)"),
     Case("train_lm", "unknown_scheduler", lambda ws: _lm_args(ws, config=_yaml(ws, "scheduler: cosine\n")),
          "cosine"),
     *[Case("train_lm", f"max_steps_{name}", lambda ws, v=value: _lm_args(ws, "--max_steps", v), "--max_steps")

@@ -154,3 +154,37 @@ def test_bf16_mixed_precision_trains(tokenizer_dir, corpus, tmp_path):
     task = run(tiny_config(tokenizer_dir, max_steps=2, precision="bf16-mixed"), corpus, tmp_path / "exp")
     assert task.trainer.global_step == 2
     assert all(torch.isfinite(p).all() for p in task.lm.parameters())
+
+
+def test_semantic_input_noise_replaces_only_semantic_inputs_by_batch_tokens():
+    from tts_codec.train.lm.spark_task import corrupt_semantic_inputs
+
+    torch.manual_seed(0)
+    start, size = 100, 50
+    text = torch.randint(0, 100, (4, 40))
+    semantic = torch.randint(start, start + 5, (4, 60))  # the batch uses only 5 of the 50 semantic ids
+    ids = torch.cat([text, semantic], dim=1)
+    out = corrupt_semantic_inputs(ids, start, size, 0.5)
+    assert out is not ids and torch.equal(ids[:, 40:], semantic)  # a copy: the labels' tensor is never touched
+    assert torch.equal(out[:, :40], text)  # text positions untouched
+    changed = (out != ids)[:, 40:].float().mean().item()
+    assert 0.3 < changed < 0.5  # half drawn again, 4 in 5 of those to another id
+    assert set(out[:, 40:].unique().tolist()) <= set(range(start, start + 5))  # drawn from the batch's tokens
+    assert torch.equal(corrupt_semantic_inputs(ids, start, size, 0.0), ids)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, "0.3", True])
+def test_semantic_input_noise_must_be_a_probability(tokenizer_dir, value):
+    from tts_codec.train.lm.spark_task import SparkLMTask
+
+    with pytest.raises(UserError, match="semantic_input_noise: a probability in \\[0, 1\\)"):
+        SparkLMTask({**tiny_config(tokenizer_dir), "semantic_input_noise": value})
+
+
+def test_training_with_semantic_input_noise_changes_what_the_lm_sees(tokenizer_dir, corpus, tmp_path):
+    """Same data and seed: after 2 steps the noisy run's weights differ from the clean run's."""
+    clean = run(tiny_config(tokenizer_dir, max_steps=2), corpus, tmp_path / "clean")
+    noisy = run({**tiny_config(tokenizer_dir, max_steps=2), "semantic_input_noise": 0.3}, corpus, tmp_path / "noisy")
+    assert noisy.trainer.global_step == 2
+    weights = zip(clean.lm.state_dict().values(), noisy.lm.state_dict().values())
+    assert not all(torch.equal(a, b) for a, b in weights)

@@ -41,12 +41,37 @@ def spark_vocab_of(config: dict[str, Any]) -> SparkVocab:
     return load_spark_vocab(tokenizer_dir_of(config))
 
 
+def semantic_input_noise_of(config: dict[str, Any]) -> float:
+    """`semantic_input_noise` of an LM config (0 = off, the official training): a probability in [0, 1)."""
+    value = config.get("semantic_input_noise", 0.0) or 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise UserError(f"config semantic_input_noise: a probability in [0, 1) (0 = off), got {value!r}")
+    return float(value)
+
+
+def corrupt_semantic_inputs(input_ids: torch.Tensor, start: int, size: int, rate: float) -> torch.Tensor:
+    """A copy of `input_ids` where each semantic token (ids start..start+size-1) is, with probability `rate`,
+    replaced by a semantic token drawn from the same batch (so the corrupted inputs keep the batch's token
+    distribution). Only the inputs change, never the labels: like Tacotron's always-on prenet dropout, the LM can no
+    longer predict the next frame from the last few alone and has to read the text to know what is said."""
+    is_semantic = (input_ids >= start) & (input_ids < start + size)
+    pool = input_ids[is_semantic]
+    chosen = is_semantic & (torch.rand(input_ids.shape, device=input_ids.device) < rate)
+    n = int(chosen.sum())
+    if n == 0:
+        return input_ids
+    corrupted = input_ids.clone()
+    corrupted[chosen] = pool[torch.randint(len(pool), (n,), device=input_ids.device)]
+    return corrupted
+
+
 class SparkLMTask(L.LightningModule):
     """Train the Spark-TTS Qwen2 LM.
 
     Args:
         config: resolved config: lm/lm_conf (model), tokenizer_dir or init_llm_dir, optim/optim_conf,
-            scheduler/scheduler_conf, grad_clip, data.
+            scheduler/scheduler_conf, grad_clip, data, semantic_input_noise (ours, 0 = off as officially:
+            `corrupt_semantic_inputs` on the training inputs).
     """
 
     optimizer_steps_per_batch = 1
@@ -63,6 +88,7 @@ class SparkLMTask(L.LightningModule):
             self.vocab = spark_vocab_of(config)
             self.lm = build_lm(config, self.vocab)
         self.grad_clip = float(config.get("grad_clip", 1.0))
+        self.semantic_input_noise = semantic_input_noise_of(config)
         self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
         self._val: dict[str, torch.Tensor] = {}
 
@@ -105,6 +131,10 @@ class SparkLMTask(L.LightningModule):
         self.optimizers().zero_grad(set_to_none=True)
         total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
         for i, batch in enumerate(steps):
+            if self.semantic_input_noise:
+                semantic = self.vocab.ranges["bicodec_semantic"]
+                batch = {**batch, "input_ids": corrupt_semantic_inputs(
+                    batch["input_ids"], semantic.start, semantic.size, self.semantic_input_noise)}
             with micro_batch_sync(self, last=i == len(steps) - 1):
                 ce, pred, labels = self.token_losses(batch)
                 loss = ce.sum() / max(count, 1)
