@@ -173,12 +173,23 @@ def test_semantic_input_noise_replaces_only_semantic_inputs_by_batch_tokens():
     assert torch.equal(corrupt_semantic_inputs(ids, start, size, 0.0), ids)
 
 
-@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, "0.3", True])
-def test_semantic_input_noise_must_be_a_probability(tokenizer_dir, value):
+@pytest.mark.parametrize("key, value, message", [
+    *[("semantic_input_noise", v, "semantic_input_noise: a probability in \\[0, 1\\)") for v in (-0.1, 1.0, "0.3", True)],
+    *[("semantic_input_noise_decay_steps", v, "semantic_input_noise_decay_steps: a whole number of batches >= 1")
+      for v in (0, 2.5, "10", True)],
+])
+def test_semantic_input_noise_settings_are_checked(tokenizer_dir, key, value, message):
     from tts_codec.train.lm.spark_task import SparkLMTask
 
-    with pytest.raises(UserError, match="semantic_input_noise: a probability in \\[0, 1\\)"):
-        SparkLMTask({**tiny_config(tokenizer_dir), "semantic_input_noise": value})
+    with pytest.raises(UserError, match=message):
+        SparkLMTask({**tiny_config(tokenizer_dir), key: value})
+
+
+def test_semantic_input_noise_decays_linearly_to_zero():
+    from tts_codec.train.lm.spark_task import noise_at
+
+    assert [noise_at(0.4, 100, b) for b in (0, 50, 100, 200)] == pytest.approx([0.4, 0.2, 0.0, 0.0])
+    assert noise_at(0.4, None, 10**6) == 0.4
 
 
 def test_training_with_semantic_input_noise_changes_what_the_lm_sees(tokenizer_dir, corpus, tmp_path):

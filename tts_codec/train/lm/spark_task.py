@@ -41,12 +41,24 @@ def spark_vocab_of(config: dict[str, Any]) -> SparkVocab:
     return load_spark_vocab(tokenizer_dir_of(config))
 
 
-def semantic_input_noise_of(config: dict[str, Any]) -> float:
-    """`semantic_input_noise` of an LM config (0 = off, the official training): a probability in [0, 1)."""
+def semantic_input_noise_of(config: dict[str, Any]) -> tuple[float, int | None]:
+    """(`semantic_input_noise`, `semantic_input_noise_decay_steps`) of an LM config: a probability in [0, 1) (0 =
+    off, the official training) and, optionally, the batch at which it has fallen linearly to 0 (None: constant)."""
     value = config.get("semantic_input_noise", 0.0) or 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise UserError(f"config semantic_input_noise: a probability in [0, 1) (0 = off), got {value!r}")
-    return float(value)
+    decay = config.get("semantic_input_noise_decay_steps")
+    if decay is not None and (isinstance(decay, bool) or not isinstance(decay, int) or decay < 1):
+        raise UserError(f"config semantic_input_noise_decay_steps: a whole number of batches >= 1 or null, "
+                        f"got {decay!r}")
+    return float(value), decay
+
+
+def noise_at(rate: float, decay_steps: int | None, batch: int) -> float:
+    """The input-noise probability at optimiser step `batch`: `rate`, falling linearly to 0 at `decay_steps`."""
+    if decay_steps is None:
+        return rate
+    return rate * max(0.0, 1.0 - batch / decay_steps)
 
 
 def corrupt_semantic_inputs(input_ids: torch.Tensor, start: int, size: int, rate: float) -> torch.Tensor:
@@ -88,7 +100,7 @@ class SparkLMTask(L.LightningModule):
             self.vocab = spark_vocab_of(config)
             self.lm = build_lm(config, self.vocab)
         self.grad_clip = float(config.get("grad_clip", 1.0))
-        self.semantic_input_noise = semantic_input_noise_of(config)
+        self.semantic_input_noise, self.semantic_input_noise_decay = semantic_input_noise_of(config)
         self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
         self._val: dict[str, torch.Tensor] = {}
 
@@ -130,11 +142,12 @@ class SparkLMTask(L.LightningModule):
         count = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in steps)
         self.optimizers().zero_grad(set_to_none=True)
         total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
+        noise = noise_at(self.semantic_input_noise, self.semantic_input_noise_decay, self.batches_done)
         for i, batch in enumerate(steps):
-            if self.semantic_input_noise:
+            if noise:
                 semantic = self.vocab.ranges["bicodec_semantic"]
                 batch = {**batch, "input_ids": corrupt_semantic_inputs(
-                    batch["input_ids"], semantic.start, semantic.size, self.semantic_input_noise)}
+                    batch["input_ids"], semantic.start, semantic.size, noise)}
             with micro_batch_sync(self, last=i == len(steps) - 1):
                 ce, pred, labels = self.token_losses(batch)
                 loss = ce.sum() / max(count, 1)
@@ -142,6 +155,8 @@ class SparkLMTask(L.LightningModule):
             total += loss.detach()
             correct += ((pred == labels) & (labels != IGNORE)).sum()
         metrics = {"train/loss": total, "train/acc": correct / max(count, 1), "train/tokens": float(count)}
+        if self.semantic_input_noise:
+            metrics["train/semantic_input_noise"] = noise
         finish_step(self, self.lm.parameters(), total, metrics, batch_size=len(steps))
 
     # ------------------------------------------------------------------ validation
