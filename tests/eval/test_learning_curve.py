@@ -29,6 +29,14 @@ def test_checkpoints_sorted_by_batches_with_minutes_since_start(tmp_path):
     assert [(p.name, b, m) for p, b, m in found] == expected
 
 
+def test_a_resumed_run_counts_from_an_estimated_start_not_from_the_rewritten_config(tmp_path, caplog):
+    run = fake_run(tmp_path / "run", [(100, 240), (200, 480), (300, 900)])
+    os.utime(run / "config.yaml", (1000.0 + 500, 1000.0 + 500))  # the resume rewrote it after batch 200
+    found = lc.run_checkpoints(run)
+    assert [round(m, 6) for _, _, m in found] == [4.0, 8.0, 15.0]  # 4 minutes per 100 batches before the resume
+    assert "was resumed" in caplog.text and "--batches_per_second" in caplog.text
+
+
 def test_missing_run_pieces_are_named(tmp_path):
     with pytest.raises(UserError, match="no config.yaml"):
         lc.run_checkpoints(tmp_path)

@@ -51,7 +51,16 @@ def run_checkpoints(run_dir: str | Path) -> list[tuple[Path, int, float]]:
     if not found:
         raise UserError(f"{run_dir}/checkpoints: no batchNNNNNNNN.ckpt (set trainer.checkpoint_every_n_steps and "
                         "trainer.keep_checkpoints to keep them)")
-    return sorted(found, key=lambda item: item[1])
+    found.sort(key=lambda item: item[1])
+    if found[0][2] < 0:  # a resumed run rewrote config.yaml after its first checkpoints
+        (_, b0, m0), (_, b1, m1) = found[0], found[min(1, len(found) - 1)]
+        per_batch = (m1 - m0) / (b1 - b0) if b1 > b0 else 0.0
+        shift = b0 * per_batch - m0  # the first checkpoint at the rate of the first interval
+        log.warning("%s was resumed (config.yaml is newer than %s): minutes counted from an estimated start, "
+                    "and they include any pause before the resume; pass --batches_per_second R for minutes of "
+                    "training alone", run_dir, found[0][0].name)
+        found = [(path, batches, minutes + shift) for path, batches, minutes in found]
+    return found
 
 
 def load_checkpoint_codec(path: str | Path) -> torch.nn.Module:
