@@ -165,6 +165,9 @@ LM = [
          lambda ws: _lm_args(ws, config=_yaml(ws, "data: {accumulate_grad_batches: 1000}\n")), "accumulate"),
     Case("train_lm", "semantic_input_noise_one", lambda ws: _lm_args(ws, config=_yaml(ws, "semantic_input_noise: 1\n")),
          "semantic_input_noise: a probability in [0, 1)"),
+    Case("train_lm", "semantic_input_noise_decay_zero",
+         lambda ws: _lm_args(ws, config=_yaml(ws, "semantic_input_noise: 0.3\nsemantic_input_noise_decay_steps: 0\n")),
+         "semantic_input_noise_decay_steps: a whole number of batches >= 1"),
     Case("train_lm", "unknown_scheduler", lambda ws: _lm_args(ws, config=_yaml(ws, "scheduler: cosine\n")),
          "cosine"),
     *[Case("train_lm", f"max_steps_{name}", lambda ws, v=value: _lm_args(ws, "--max_steps", v), "--max_steps")

@@ -119,7 +119,8 @@ check_seconds() {  # check_seconds NAME: --NAME must be a number of seconds >= 0
 }
 [[ "${model_family}" =~ ^(spark|mars6)$ ]] \
   || option_error "--model_family must be spark or mars6, not '${model_family}'"
-for opt in codec_config lm_config bpe_vocab_size g2p codec_reference_runs; do  # the family's default where the option is not given
+# the family's default where the option is not given
+for opt in codec_config lm_config bpe_vocab_size g2p codec_reference_runs; do
   family_opt="${model_family}_${opt}"
   [ -n "${!opt}" ] || printf -v "${opt}" '%s' "${!family_opt:-}"
 done

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tts_codec.eval.report import ScoreDir, format_number
-from tts_codec.eval.report.results_md import md_row
+from tts_codec.eval.report.results_md import ARROWS, md_row
 from tts_codec.errors import UserError
 
 REQUIRED_COLUMNS = ("system", "setup")
@@ -96,8 +96,7 @@ def reference_section(system: ScoreDir, runs: Sequence[ReferenceRun], source: st
     out += ["", md_row(header), md_row(["---", ":-:"] + ["---:"] * (len(header) - 2))]
     for name in metrics:
         summ = system.summary[name]
-        arrow = {True: "↑", False: "↓", None: ""}[summ.higher_is_better]
-        cells = [name, arrow, format_number(summ.mean)]
+        cells = [name, ARROWS[summ.higher_is_better], format_number(summ.mean)]
         for run in runs:
             ref = run.metrics.get(name)
             cells.append("–" if ref is None else f"{format_number(ref)} ({_signed(ref - summ.mean)})")

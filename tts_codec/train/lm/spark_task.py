@@ -143,9 +143,9 @@ class SparkLMTask(L.LightningModule):
         self.optimizers().zero_grad(set_to_none=True)
         total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
         noise = noise_at(self.semantic_input_noise, self.semantic_input_noise_decay, self.batches_done)
+        semantic = self.vocab.ranges["bicodec_semantic"]
         for i, batch in enumerate(steps):
             if noise:
-                semantic = self.vocab.ranges["bicodec_semantic"]
                 batch = {**batch, "input_ids": corrupt_semantic_inputs(
                     batch["input_ids"], semantic.start, semantic.size, noise)}
             with micro_batch_sync(self, last=i == len(steps) - 1):
