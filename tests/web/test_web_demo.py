@@ -23,6 +23,7 @@ from tts_codec.tts.generation import SamplingConfig
 from tts_codec.tts.mars6 import Mars6Options
 from tts_codec.tts.model_dir import load_model_dir
 
+SHIPPED = Path(__file__).resolve().parents[2] / "egs" / "mini" / "tts1" / "pretrained"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -153,5 +154,34 @@ def test_two_families_on_one_page_the_mars6_tab_clones(demo, tmp_path_factory):
             assert _duration(page, "model1_clone_prompt") == pytest.approx(1.5, abs=0.05)
             page.locator("#model1_clone_button").click()
             assert _duration(page, "model1_clone_audio") > 0
+    finally:
+        app.close()
+
+
+@pytest.mark.chromium
+def test_the_shipped_models_speak_on_the_page(demo, tmp_path):
+    """The shipped mini models on one page (as `web_demo --model_dir pretrained/spark_mini pretrained/mars6_mini`):
+    Spark creates a voice for a sentence and MARS6 clones one, each into a player that plays a sentence-long clip."""
+    from tts_codec.web.app import build_app, serve
+    from tts_codec.web.page_models import load_page_models
+
+    from tts_codec.testing.shipped_models import PROMPTS, SAMPLE_RATE, speak
+
+    reference = tmp_path / "espeak_prompt.wav"
+    write_wav(reference, speak(*PROMPTS[0]), SAMPLE_RATE)  # a voice the models heard in training
+    models = load_page_models([str(SHIPPED / "spark_mini"), str(SHIPPED / "mars6_mini")])
+    app = build_app(models, title="shipped")
+    url = serve(app, "127.0.0.1", _free_port(), block=False).rstrip("/")
+    try:
+        with opened(url, "shipped demo", "spark_mini (spark)") as page:
+            page.get_by_role("tab", name="Voice creation").first.click()
+            page.locator("#model0_create_text textarea").fill("Open the window and let the cool air in.")
+            page.locator("#model0_create_button").click()
+            assert 1.0 < _duration(page, "model0_create_audio") < 10.0  # a sentence, not a click or a ramble
+            page.get_by_role("tab", name="mars6_mini (mars6)").click()
+            page.locator("#model1_clone_text textarea").fill("We will meet again at noon tomorrow.")
+            page.locator("#model1_clone_prompt input[type=file]").set_input_files(str(reference))
+            page.locator("#model1_clone_button").click()
+            assert _duration(page, "model1_clone_audio") > 0.5
     finally:
         app.close()

@@ -27,7 +27,8 @@ SEED = 0
 MARGINS = {"codec_stoi": -0.05, "codec_sim": -0.05, "codec_wer": 0.25, "tts_sim_o": -0.08, "tts_wer": 0.35}
 
 
-def _speak(voice_index: int, text: str) -> np.ndarray:
+def speak(voice_index: int, text: str) -> np.ndarray:
+    """`text` in the mini corpus voice VOICES[voice_index], by eSpeak NG at SAMPLE_RATE."""
     from tts_codec.data.synth.espeak import Prosody, synthesize
     from tts_codec.data.synth.voices import VOICES
 
@@ -72,7 +73,7 @@ def measure(model_dir: str | Path, work_dir: str | Path) -> dict[str, float]:
     spk, asr, norm = ResemblyzerEncoder(), WhisperAsr(beam_size=5), get_normalizer("simple")
     stoi, sim, sim_o, errors, codec_errors = [], [], [], [], []
     for index, (voice, text) in enumerate(PROMPTS):
-        prompt = _speak(voice, text)
+        prompt = speak(voice, text)
         prompt_path = work / f"prompt{index}.wav"
         write_wav(prompt_path, prompt, SAMPLE_RATE)
         prepared = tts.codec.prepare(prompt, SAMPLE_RATE)
