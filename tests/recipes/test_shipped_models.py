@@ -58,3 +58,32 @@ def test_higher_is_better_figures_stay_above_their_limits(figures, name, metric)
 @pytest.mark.parametrize("metric", ["codec_wer", "tts_wer"])
 def test_word_error_rates_stay_below_their_limits(figures, name, metric):
     assert figures(name)[metric] <= guard(name)["limits"][metric], (figures(name), guard(name)["measured"])
+
+
+def test_the_synthesis_cli_speaks_with_the_shipped_spark(tmp_path):
+    """`python -m tts_codec.bin.synthesize` on the shipped Spark dir, as the README shows it: a created voice and a
+    clone of an eSpeak prompt each say a new sentence that Whisper recognises within the guard's TTS WER limit."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from tts_codec.data.audio import write_wav
+    from tts_codec.eval.asr import WhisperAsr
+    from tts_codec.eval.normalize import get_normalizer
+    from tts_codec.eval.wer import corpus_rate, word_errors
+
+    prompt = tmp_path / "prompt.wav"
+    write_wav(prompt, shipped_models.speak(*shipped_models.PROMPTS[1]), shipped_models.SAMPLE_RATE)
+    runs = {"created": ("--gender", "female", "--pitch", "moderate"), "cloned": ("--prompt_wav", str(prompt))}
+    asr, norm, errors = WhisperAsr(beam_size=5), get_normalizer("simple"), []
+    for (name, voice), text in zip(runs.items(), shipped_models.TARGETS):
+        out = tmp_path / f"{name}.wav"
+        proc = subprocess.run([sys.executable, "-m", "tts_codec.bin.synthesize", "--model_dir",
+                               str(PRETRAINED / "spark_mini"), "--text", text, *voice, "--seed", "0", "--out",
+                               str(out)], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        wav, rate = sf.read(out)
+        assert rate == 16000 and 1.0 < len(wav) / rate < 10.0  # a sentence, not a click or a ramble
+        errors.append(word_errors(norm(text), norm(asr.transcribe(wav.astype("float32")))))
+    assert corpus_rate(errors) <= guard("spark_mini")["limits"]["tts_wer"], errors
