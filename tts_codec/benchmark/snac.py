@@ -3,8 +3,9 @@
 One configuration (a `spec` dict: config, fast, channels_last, batch, dtype, seconds, runs, warmup, threads) gives
 one table row. Both models hold the same weights and decode the same seeded random codes under
 torch.inference_mode(), timed turn by turn in one process (`interleaved`), so `speedup` = package time / our time
-is a ratio from one run. Ours is `prepare_for_inference` (eval, weight norm folded; `fast`: `CachedSnake`;
-`channels_last`: conv stacks channels-last) with an optional bf16 autocast; the package's model runs as shipped
+is a ratio from one run. Ours is `prepare_for_inference` (eval, weight norm folded; `fast`: the fused
+`FastResidualUnit`, `FastNoiseBlock` and `CachedSnake`; `channels_last`: conv stacks channels-last, which replaces
+the fused units by channels-last ones) with an optional bf16 autocast; the package's model runs as shipped
 (weight norm kept, its TorchScript snake). `max_abs_diff` compares our output with the package's under the same
 noise seed (the package draws the NoiseBlock noise from the global RNG).
 """

@@ -28,7 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch_sizes", nargs="+", type=positive_int, default=[1])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     parser.add_argument("--fast", nargs="+", type=str2bool, default=[False, True],
-                        help="rows without and with CachedSnake")
+                        help="rows without and with the fast CPU stand-ins (fused residual units, CachedSnake)")
     parser.add_argument("--compare_channels_last", type=str2bool, default=True,
                         help="also time each fast float32 row channels-last (tts_codec.nn.channels_last)")
     parser.add_argument("--seconds", type=positive_float, default=10.0, help="audio length per utterance")

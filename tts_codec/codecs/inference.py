@@ -1,9 +1,10 @@
 """A codec prepared for inference: loaded, eval mode, weight norm folded, CPU-friendly snake, optional bf16 autocast.
 
 The speed-ups change how the same function is computed, not the weights: bf16 autocast runs the convolutions on
-the CPU's bf16 units, and `CachedSnake` (`fast=True`) evaluates snake on cache-sized blocks of contiguous rows with
-in-place ops (one full-size allocation instead of four). Batched helpers pad to the longest utterance and trim each
-result to its own length.
+the CPU's bf16 units; `fast=True` swaps in the codecs' registered CPU stand-ins (`tts_codec.nn.fast_inference`,
+e.g. SNAC's depthwise residual units as `FastResidualUnit`, a fused numba kernel plus a matmul) and `CachedSnake`,
+which evaluates snake on cache-sized blocks of contiguous rows with in-place ops. Batched helpers pad to the longest
+utterance and trim each result to its own length.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tts_codec.data.token_file import num_frames
 from tts_codec.devices import resolve_device
 from tts_codec.errors import UserError
 from tts_codec.nn.channels_last import use_channels_last
+from tts_codec.nn.fast_inference import use_fast_stand_ins
 from tts_codec.nn.snake import use_cached_snake
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = True,
                channels_last: bool = False) -> Codec:
-    """Load a codec directory for inference (eval, weight norm removed; `fast` swaps in `CachedSnake`,
+    """Load a codec directory for inference (eval, weight norm removed; `fast` swaps in CPU stand-ins,
     `channels_last` runs conv stacks channels-last, see `prepare_for_inference`).
 
     The codec class comes from `codec:` in model_dir/config.yaml (see `tts_codec.codecs.codec_class_for_dir`).
@@ -47,7 +49,8 @@ def load_codec(model_dir: str | os.PathLike, device: str = "cpu", fast: bool = T
 
 
 def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True, channels_last: bool = False) -> Codec:
-    """eval(), weight norm folded, moved to `device`; `fast` also swaps in `CachedSnake` (CPU only);
+    """eval(), weight norm folded, moved to `device`; `fast` also swaps in the registered fast stand-ins
+    (`tts_codec.nn.fast_inference`, e.g. SNAC's `FastResidualUnit`) and `CachedSnake` (CPU only);
     `channels_last` computes every pure conv/snake stack (the DAC wave generator) as channels-last 2-d convs
     (`tts_codec.nn.channels_last`; same function, output within float rounding).
 
@@ -57,6 +60,7 @@ def prepare_for_inference(model: Codec, device: str = "cpu", fast: bool = True, 
     model.eval()
     model.remove_weight_norm()
     if fast and torch.device(device).type == "cpu":
+        use_fast_stand_ins(model)
         use_cached_snake(model)
     if channels_last:
         use_channels_last(model)

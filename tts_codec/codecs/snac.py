@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from snac import SNAC
-from snac.layers import NoiseBlock
+from snac.layers import NoiseBlock, ResidualUnit
 from snac.layers import Snake1d as PackageSnake1d
 from torch import nn
 
@@ -39,6 +39,8 @@ from tts_codec.data.dsp import prepare_audio
 from tts_codec.data.token_file import StreamInfo
 from tts_codec.errors import UserError
 from tts_codec.nn.channels_last import conv_to_2d, register_channels_last
+from tts_codec.nn.fast_inference import register_fast_stand_in
+from tts_codec.nn.fast_residual import FastResidualUnit
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import remove_weight_norm
 
@@ -281,11 +283,35 @@ def _swap_snake(model: nn.Module) -> int:
     return count
 
 
+class FastNoiseBlock(nn.Module):
+    """The package's NoiseBlock, x + noise * conv1x1(x), for CPU inference: in float32 without autocast or autograd
+    the bias-free 1x1 conv is one (C, C) @ (C, T) matmul per batch row (oneDNN runs it through a slow im2col path)
+    and the noise term is added in place; otherwise it computes as the package does. Either way the same noise draws
+    from the global RNG (`torch.randn((B, 1, T))` before the conv, as the package), the same module `linear`."""
+
+    def __init__(self, block: NoiseBlock):
+        super().__init__()
+        self.linear = block.linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, steps = x.shape
+        noise = torch.randn((batch, 1, steps), device=x.device, dtype=x.dtype)
+        weight = self.linear.weight
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+        if needs_grad or x.dtype != torch.float32 or weight.dtype != torch.float32 \
+                or torch.is_autocast_enabled(x.device.type):
+            return x + noise * self.linear(x)
+        h = torch.empty(x.shape, device=x.device, dtype=x.dtype)
+        for row, out in zip(x, h):  # 2-d products: torch.matmul would transpose a 3-d x and copy the result back
+            torch.mm(weight.detach().squeeze(-1), row, out=out)
+        return torch.addcmul(x, noise, h, out=h)
+
+
 class ChannelsLastNoiseBlock(nn.Module):
     """The package's NoiseBlock, x + noise * conv1x1(x), on channels-last (B, C, 1, T) tensors: the same noise
     draws from the global RNG (B * T values in the same order), so decoding with `channels_last` keeps the audio."""
 
-    def __init__(self, block: NoiseBlock):
+    def __init__(self, block: NoiseBlock | FastNoiseBlock):
         super().__init__()
         self.linear = conv_to_2d(block.linear)
 
@@ -295,7 +321,16 @@ class ChannelsLastNoiseBlock(nn.Module):
         return x + noise * self.linear(x)
 
 
+def _fast_residual_unit(unit: ResidualUnit) -> FastResidualUnit | None:
+    """The package's ResidualUnit (x + block(x), the block keeping the length) as a `FastResidualUnit`; None for a
+    unit that is not depthwise (`depthwise: false`), which stays as it is."""
+    return FastResidualUnit.from_block(unit.block)
+
+
 register_channels_last(NoiseBlock, ChannelsLastNoiseBlock)
+register_channels_last(FastNoiseBlock, ChannelsLastNoiseBlock)
+register_fast_stand_in(NoiseBlock, FastNoiseBlock)
+register_fast_stand_in(ResidualUnit, _fast_residual_unit)
 
 
 def official_config(config_json: Path) -> dict[str, Any]:
