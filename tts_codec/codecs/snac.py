@@ -126,14 +126,14 @@ class SNACCodec(Codec):
 
     def save_pretrained(self, model_dir: str | os.PathLike) -> None:
         """Write model.safetensors (weight norm as g, v even after `remove_weight_norm`) then config.yaml."""
-        from safetensors.torch import save_file
+        from tts_codec.data.safetensors_file import save_safetensors
 
         from tts_codec.codecs.bicodec.checkpoint import canonical_state_dict
 
         model_dir = Path(model_dir)
         model_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(model_dir / "model.safetensors") as tmp:
-            save_file(canonical_state_dict(self), str(tmp), metadata={"format": FORMAT, "version": VERSION})
+            save_safetensors(canonical_state_dict(self), tmp, metadata={"format": FORMAT, "version": VERSION})
         save_config(self.config, model_dir / "config.yaml")
 
     @classmethod

@@ -24,6 +24,7 @@ import yaml
 
 import tts_codec
 from tts_codec.atomic import atomic_write, refuse_input_as_output, refuse_to_clobber, replace_dir
+from tts_codec.data.safetensors_file import save_safetensors
 from tts_codec.errors import UserError
 from tts_codec.tts.model_card import Provenance, default_name, render_card, source_commit
 from tts_codec.tts.model_dir import CARD, FORMAT, VERSION, load_model_dir, write_manifest
@@ -141,14 +142,12 @@ def write_packed_dir(packed: PackedDir, write_parts: Callable[[Path], dict[str, 
 def cast_safetensors(root: Path, dtype: torch.dtype) -> None:
     """Rewrite every `*.safetensors` under `root` with its floating-point tensors stored as `dtype`."""
     from safetensors import safe_open
-    from safetensors.torch import save_file
-
     for path in sorted(root.rglob("*.safetensors")):
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata()
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
-        save_file(tensors, str(path), metadata=metadata)
+        save_safetensors(tensors, path, metadata=metadata)
 
 
 def compact_json(root: Path, name: str) -> None:

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from tts_codec.atomic import atomic_path
 from tts_codec.config import load_config, save_config
+from tts_codec.data.safetensors_file import save_safetensors
 from tts_codec.errors import UserError
 from tts_codec.nn.weight_norm import weight_to_g_v
 
@@ -34,7 +35,7 @@ def save_pretrained(model: "BiCodec", model_dir: Path) -> None:
     """Write model.safetensors then config.yaml, each atomically."""
     model_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(model_dir / "model.safetensors") as tmp:
-        save_file(canonical_state_dict(model), str(tmp), metadata={"format": FORMAT, "version": VERSION})
+        save_safetensors(canonical_state_dict(model), tmp, metadata={"format": FORMAT, "version": VERSION})
     save_config(model.config, model_dir / "config.yaml")
 
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import torch
 import yaml
-from safetensors.torch import save_file
 
 from tts_codec.atomic import atomic_path, atomic_write
 from tts_codec.codecs.bicodec import config as bc
 from tts_codec.codecs.bicodec.checkpoint import (WN_G, WN_V, canonical_state_dict, load_state_dict_checked,
                                                  read_weights)
+from tts_codec.data.safetensors_file import save_safetensors
 from tts_codec.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,6 @@ def export_official(model: "BiCodec", out_dir: Path) -> None:  # noqa: F821
     official_cfg = ours_config_to_official(model.config)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "model.safetensors") as tmp:
-        save_file(ours_to_official(canonical_state_dict(model)), str(tmp))
+        save_safetensors(ours_to_official(canonical_state_dict(model)), tmp)
     with atomic_write(out_dir / "config.yaml") as handle:
         yaml.safe_dump(official_cfg, handle, sort_keys=False)

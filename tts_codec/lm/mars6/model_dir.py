@@ -33,12 +33,12 @@ def model_config(config: dict[str, Any], text: Mars6Text) -> Mars6Config:
 
 def save_model_dir(model: Mars6, config: dict[str, Any], tokenizer_dir: str | Path, out_dir: str | Path) -> None:
     """Write (or replace) a model dir."""
-    from safetensors.torch import save_file
+    from tts_codec.data.safetensors_file import save_safetensors
 
     with replace_dir(out_dir, inputs=[tokenizer_dir], overwrite=True, what="MARS6 model dir") as tmp:
         save_config({**config, "lm_conf": {**(config.get("lm_conf") or {}), "text_vocab": model.cfg.text_vocab,
                                            "levels": list(model.cfg.levels)}}, tmp / "config.yaml")
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS))
+        save_safetensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp / WEIGHTS)
         for name in TOKENIZER_FILES:
             if (Path(tokenizer_dir) / name).is_file():
                 shutil.copy2(Path(tokenizer_dir) / name, tmp / name)
