@@ -39,7 +39,7 @@ from tts_codec.data.dsp import prepare_audio
 from tts_codec.data.token_file import StreamInfo
 from tts_codec.errors import UserError
 from tts_codec.nn.channels_last import conv_to_2d, register_channels_last
-from tts_codec.nn.fast_inference import register_fast_stand_in
+from tts_codec.nn.fast_inference import records_autograd, register_fast_stand_in
 from tts_codec.nn.fast_residual import FastResidualUnit
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import remove_weight_norm
@@ -297,13 +297,13 @@ class FastNoiseBlock(nn.Module):
         batch, _, steps = x.shape
         noise = torch.randn((batch, 1, steps), device=x.device, dtype=x.dtype)
         weight = self.linear.weight
-        needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-        if needs_grad or x.dtype != torch.float32 or weight.dtype != torch.float32 \
+        if records_autograd(x, weight) or x.dtype != torch.float32 or weight.dtype != torch.float32 \
                 or torch.is_autocast_enabled(x.device.type):
             return x + noise * self.linear(x)
+        matrix = weight.detach().squeeze(-1)
         h = torch.empty(x.shape, device=x.device, dtype=x.dtype)
         for row, out in zip(x, h):  # 2-d products: torch.matmul would transpose a 3-d x and copy the result back
-            torch.mm(weight.detach().squeeze(-1), row, out=out)
+            torch.mm(matrix, row, out=out)
         return torch.addcmul(x, noise, h, out=h)
 
 

@@ -152,11 +152,12 @@ def depthwise_residual(x: torch.Tensor, alpha1: torch.Tensor, weight: torch.Tens
         if kernel is _kernel_parallel:
             numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         with torch.profiler.record_function("depthwise_residual"):  # the kernel's time is this entry's self time
+            h_array, block = h.numpy(), max(1, int(block))
             for rows, out_rows in zip(x, out):
                 arrays = rows.numpy(), out_rows.numpy()
                 for start in range(0, length, chunk):
                     stop = min(start + chunk, length)
-                    kernel(arrays[0], *params, start, stop, h.numpy(), arrays[1], max(1, int(block)))
+                    kernel(arrays[0], *params, start, stop, h_array, arrays[1], block)
                     _keep_threads(threads)
                     out_rows[:, start:stop].addmm_(matrix, h[:, :stop - start])  # (C, n) += (C, C) @ (C, n)
     finally:

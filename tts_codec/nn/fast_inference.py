@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
 from torch import nn
 
 #: module class -> a function making its fast stand-in, or None when this instance does not fit (it is kept)
@@ -30,3 +31,9 @@ def use_fast_stand_ins(model: nn.Module) -> int:
                 setattr(parent, name, stand_in)
                 count += 1
     return count
+
+
+def records_autograd(x: torch.Tensor, *params: torch.Tensor) -> bool:
+    """True when an op on `x` and `params` would be recorded for backward: the stand-ins' fast paths write through
+    `out=` or leave torch, which records nothing, so they must then take the plain path."""
+    return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))

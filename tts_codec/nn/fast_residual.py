@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from tts_codec.nn.channels_last import ChannelsLastSnake, conv_to_2d, register_channels_last
+from tts_codec.nn.fast_inference import records_autograd
 from tts_codec.nn.snake import CachedSnake, Snake1d
 
 SNAKES = (Snake1d, CachedSnake)
@@ -81,9 +82,8 @@ class FastResidualUnit(nn.Module):
         """True when `forward(x)` takes the fused float32 path: a float32 (B, C, T) CPU tensor, no CPU autocast,
         no gradient to record, float32 CPU parameters."""
         params = (self.snake1.alpha, self.conv.weight, self.snake2.alpha, self.pointwise.weight)
-        needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
-        return (x.dim() == 3 and x.dtype == torch.float32 and x.device.type == "cpu" and not needs_grad
-                and not torch.is_autocast_enabled("cpu")
+        return (x.dim() == 3 and x.dtype == torch.float32 and x.device.type == "cpu"
+                and not records_autograd(x, *params) and not torch.is_autocast_enabled("cpu")
                 and all(p.dtype == torch.float32 and p.device.type == "cpu" for p in params))
 
 

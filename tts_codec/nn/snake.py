@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tts_codec.nn.fast_inference import records_autograd
+
 
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Apply snake to `x` (B, C, T) with `alpha` (1, C, 1); the 1e-9 keeps alpha -> 0 finite."""
@@ -43,7 +45,7 @@ class CachedSnake(nn.Module):
         inv_alpha = (alpha + 1e-9).reciprocal()
         out = torch.empty_like(rows)
         step = max(1, self.block // length)
-        autograd = torch.is_grad_enabled() and (x.requires_grad or self.alpha.requires_grad)  # out= records no graph
+        autograd = records_autograd(x, self.alpha)  # out= records no graph
         for r in range(0, rows.shape[0], step):
             xs = rows[r:r + step].float()
             t = torch.mul(xs, alpha[r:r + step])
