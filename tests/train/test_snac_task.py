@@ -83,3 +83,30 @@ def test_feats_dir_is_not_used(tmp_path, corpus, snac_config):
     module = build_datamodule(snac_config, corpus[0], corpus[1], feats_dir=tmp_path / "absent")
     item = module.train_set[0]
     assert "ssl_feats" not in item and item["wav"].shape == (40 * 512,) and item["ref_wav"].numel() == 0
+
+
+def test_learning_curve_resynthesises_with_a_snac_checkpoint(tmp_path, corpus, snac_config):
+    """`codec_learning_curve` loads any codec's checkpoint: the SNAC of batch 1 equals the run's export, and its
+    resynthesis writes one wav per utterance and the three level streams (for the per-stream perplexity columns)."""
+    from tts_codec.data.datadir import DataDir
+    from tts_codec.eval.learning_curve import load_checkpoint_codec, resynthesize
+
+    task = fit_from_config(snac_config, tmp_path / "exp", corpus[0], None, max_steps=1)
+    task.export(tmp_path / "model")
+    model = load_checkpoint_codec(tmp_path / "exp" / CHECKPOINT_DIR / "batch00000001.ckpt")
+    assert isinstance(model, SNACCodec) and not model.training
+    exported = SNACCodec.from_pretrained(tmp_path / "model").state_dict()
+    assert all(torch.equal(t, exported[k]) for k, t in model.state_dict().items())
+    tokens = resynthesize(model, corpus[1], tmp_path / "wav")
+    utts = DataDir.load(corpus[1]).utt_ids
+    assert sorted(tokens) == sorted(model.token_streams)
+    assert all(len(codes) == len(utts) for codes in tokens.values())
+    assert len((tmp_path / "wav" / "wav.scp").read_text().splitlines()) == len(utts)
+
+
+def test_learning_curve_refuses_a_checkpoint_that_is_not_a_codec_run(tmp_path):
+    from tts_codec.eval.learning_curve import load_checkpoint_codec
+
+    torch.save({"hyper_parameters": {"config": {"lm": "mars6"}}, "state_dict": {}}, tmp_path / "lm.ckpt")
+    with pytest.raises(UserError, match="lm.ckpt: not a checkpoint of a codec training run"):
+        load_checkpoint_codec(tmp_path / "lm.ckpt")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from tts_codec.atomic import replace_dir
+from tts_codec.codecs.base import Codec
 from tts_codec.cli import positive_float, positive_int, str2bool
 from tts_codec.data.audio import write_wav
 from tts_codec.data.datadir import DataDir
@@ -31,8 +32,10 @@ from tts_codec.eval.scoring import EvalOptions, require_scores, run_scorers
 log = logging.getLogger(__name__)
 
 CURVE_METRICS = ("wer", "sim", "pesq", "stoi", "dnsmos")
-#: columns of curve.tsv after checkpoint, batches and minutes
-CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl", "global_perplexity", "semantic_perplexity")
+#: columns of curve.tsv after checkpoint, batches and minutes; then one `<stream>_perplexity` per token stream
+CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl")
+#: the training-config keys that build the codec of a checkpoint
+CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "ssl_conf")
 CKPT_RE = re.compile(r"batch(\d+)\.ckpt$")
 
 
@@ -63,35 +66,37 @@ def run_checkpoints(run_dir: str | Path) -> list[tuple[Path, int, float]]:
     return found
 
 
-def load_checkpoint_codec(path: str | Path) -> torch.nn.Module:
-    """The generator of a training checkpoint, in eval mode (weights under `generator.` in its state dict)."""
-    from tts_codec.codecs.bicodec import BiCodec
+def load_checkpoint_codec(path: str | Path) -> Codec:
+    """The generator of a codec training checkpoint (any codec of `tts_codec.codecs.CODECS`), in eval mode (weights
+    under `generator.` in its state dict)."""
+    from tts_codec.codecs import build_codec
 
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    config = ckpt["hyper_parameters"]["config"]
-    codec_keys = ("codec", "sample_rate", "codec_conf", "ssl_conf")
-    model = BiCodec.from_config({k: config[k] for k in codec_keys if k in config})
+    config = (ckpt.get("hyper_parameters") or {}).get("config") or {}
+    if "codec" not in config:
+        raise UserError(f"{path}: not a checkpoint of a codec training run (no codec in hyper_parameters.config)")
+    model = build_codec({k: config[k] for k in CODEC_KEYS if k in config})
     prefix = "generator."
     model.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
     return model.eval()
 
 
-def resynthesize(model: torch.nn.Module, data_dir: str | Path, wav_dir: Path) -> dict[str, list[np.ndarray]]:
+def resynthesize(model: Codec, data_dir: str | Path, wav_dir: Path) -> dict[str, list[np.ndarray]]:
     """Encode and decode every utterance of `data_dir` into `wav_dir/<utt>.wav` + `wav_dir/wav.scp`.
 
     Returns:
-        the token streams, {"semantic": [(T,) per utt], "global": [(1, 32) per utt]}.
+        the token streams of the codec, {stream: [codes per utt]} (BiCodec: semantic (T,), global (1, 32)).
     """
     data = DataDir.load(data_dir)
-    tokens: dict[str, list[np.ndarray]] = {"semantic": [], "global": []}
+    tokens: dict[str, list[np.ndarray]] = {name: [] for name in model.token_streams}
     lines = []
     with torch.inference_mode():
         for utt in data.utt_ids:
             audio = model.prepare(data.load_audio(utt, model.sample_rate), model.sample_rate, what=utt)
             codes = model.encode(torch.from_numpy(audio)[None])
             wav = model.decode(codes)[0, 0].numpy()
-            tokens["semantic"].append(codes["semantic"][0].numpy())
-            tokens["global"].append(codes["global"][0].numpy())
+            for name in tokens:
+                tokens[name].append(codes[name][0].numpy())
             write_wav(wav_dir / f"{utt}.wav", wav, model.sample_rate)
             lines.append(f"{utt} {(wav_dir / f'{utt}.wav').resolve()}\n")
     (wav_dir / "wav.scp").write_text("".join(lines), encoding="utf-8")
@@ -126,8 +131,8 @@ def score_checkpoint(ckpt: Path, data_dir: str | Path, out_dir: Path, asr_beam_s
         tokens = resynthesize(model, data_dir, new / "wav")
         scp = new / "wav" / "wav.scp"
         figures = score_audio(data_dir, scp, new / "scores", asr_beam_size)
-        figures["global_perplexity"] = stream_usage(tokens["global"], model.global_codebook_size)["perplexity"]
-        figures["semantic_perplexity"] = stream_usage(tokens["semantic"], model.codebook_size)["perplexity"]
+        for name, info in model.token_streams.items():
+            figures[f"{name}_perplexity"] = stream_usage(tokens[name], info.codebook_size)["perplexity"]
         (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     repoint_scp(out_dir / "wav" / "wav.scp")
     return figures
@@ -241,14 +246,14 @@ def ground_truth_means(gt_dir: Path, inputs: Sequence[str], score: Callable[[Pat
 
 def tabulate_runs(runs: dict[str, list[tuple[Path, int, float]]], args: argparse.Namespace, out: Path,
                   score: Callable[[Path, Path], dict[str, Any]], columns: Sequence[str]) -> dict[str, list[dict]]:
-    """Score each run's (selected) checkpoints with `score(checkpoint, point dir)` and write `<out>/<name>/curve.tsv`;
-    returns name -> curve rows."""
+    """Score each run's (selected) checkpoints with `score(checkpoint, point dir)` and write `<out>/<name>/curve.tsv`
+    with `columns` and the `<stream>_perplexity` figures the points report; returns name -> curve rows."""
     curves = {}
     for name, checkpoints in runs.items():
         if args.max_checkpoints and len(checkpoints) > args.max_checkpoints:
             step = (len(checkpoints) - 1) / (args.max_checkpoints - 1) if args.max_checkpoints > 1 else 0
             checkpoints = [checkpoints[round(i * step)] for i in range(args.max_checkpoints)]
-        rows = []
+        rows, row_columns = [], list(columns)
         for ckpt, batches, minutes in checkpoints:
             if not args.score_missing and not (out / name / ckpt.stem / "curve_point.json").is_file():
                 continue
@@ -256,8 +261,9 @@ def tabulate_runs(runs: dict[str, list[tuple[Path, int, float]]], args: argparse
             figures = score(ckpt, out / name / ckpt.stem)
             if args.batches_per_second:
                 minutes = batches / args.batches_per_second / 60
+            row_columns += sorted(k for k in figures if k.endswith("_perplexity") and k not in row_columns)
             rows.append({"checkpoint": ckpt.stem, "batches": batches, "minutes": round(minutes, 2),
-                         **{k: figures.get(k) for k in columns}})
-        write_curve(rows, out / name / "curve.tsv", columns)
+                         **{k: figures.get(k) for k in row_columns}})
+        write_curve(rows, out / name / "curve.tsv", row_columns)
         curves[name] = rows
     return curves
