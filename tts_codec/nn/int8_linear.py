@@ -11,24 +11,43 @@ torch 2.13 (pinned), so its deprecation warnings are silenced here.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 class LeanInt8Linear(torch.ao.nn.quantized.dynamic.Linear):
-    """torch's dynamic int8 Linear with a shorter call: the int8 GEMM op overload is called directly (the same op and
+    """torch's dynamic int8 Linear with a shorter call: the int8 GEMM kernel is called directly (the same op and
     arguments as the parent's forward, so the outputs are identical), skipping the op-packet dispatch, the version
     branch and a same-dtype cast. At batch 1 that Python work was about a fifth of a 512x1536 call; decoding makes
     ~170 such calls per MARS6 global step."""
 
-    _OP = torch.ops.quantized.linear_dynamic.default
+    #: the op overload's bound C++ kernel: what the overload's own __call__ ends in, after a Python check for fake
+    #: script objects (tracing only) that cost ~3 us a call
+    _OP = torch.ops.quantized.linear_dynamic.default._op
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self._OP(x, self._packed_params._packed_params, True)  # reduce_range=True, as the parent (version 4)
         return y if x.dtype == torch.float32 else y.to(x.dtype)
+
+    def float32_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`forward` for float32 inputs as a bare kernel call with the packed weights bound (no module call)."""
+        return functools.partial(self._OP, W_prepack=self._packed_params._packed_params, reduce_range=True)
+
+
+def linear_function(layer: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What a float `nn.Linear` or a `quantize_linears` layer computes, as a kernel call with its weights bound, for
+    loops that call small layers thousands of times (the module call chain costs a few us each). The float weights
+    are bound as the tensors themselves, so in-place updates show; int8 ones take float32 inputs only."""
+    if type(layer) is nn.Linear:
+        return functools.partial(F.linear, weight=layer.weight, bias=layer.bias)
+    if isinstance(layer, LeanInt8Linear):
+        return layer.float32_function()
+    return layer
 
 
 def is_int8_linear(module: nn.Module) -> bool:

@@ -77,6 +77,7 @@ class PositionHeads:
             self.ids, self.masks = [full] * len(allowed), list(~allowed)
             self.scorers = [model.head] * len(allowed)
         self.eos_index = [len(ids) - 1 for ids in self.ids]  # EOS is the last id in both layouts
+        self.id_lists = [ids.tolist() for ids in self.ids]  # the same ids, read without a tensor op per token
 
 
 #: int8 models -> their restricted PositionHeads (quantizing the rows takes ~0.2 s: once per model, not per chunk;
@@ -129,18 +130,20 @@ def decode_patches(model: Mars6, memory: Memory, options: DecodeOptions, generat
     heads = position_heads(model, options.restrict_head)
     memory_kv = model.global_decoder.memory_kv(memory.states)
     caches = model.global_decoder.new_caches() if options.use_cache else None
+    steps = model.global_decoder.new_steps() if options.use_cache else None
+    local = _LocalDecoding(model, options.use_cache)
     patches = [list(map(int, p)) for p in (prefix if prefix is not None else [])]
     history = [p[0] for p in patches]
-    inputs = [model.bos.expand(rows, 1, -1)]
+    inputs = [model.bos.expand(rows, 1, -1)]  # cached: the inputs not fed yet; uncached: all of them
     if patches:
         inputs.append(model.patch_embed(_rows(patches, rows, device)))
-    fed, new, resampled = 0, [], 0
+    new, resampled = [], 0
     for step in range(options.max_steps):
-        seq = torch.cat(inputs, dim=1)
-        hidden = model.global_step(seq[:, fed:] if caches else seq, memory, memory_kv, caches)[:, -1:]
-        fed = seq.shape[1] if caches else 0
-        tokens, ended, again = _local_patch(model, hidden, heads, step < options.min_steps, history, options,
-                                            generator)
+        seq = inputs[0] if len(inputs) == 1 else torch.cat(inputs, dim=1)
+        hidden = model.global_step(seq, memory, memory_kv, caches, steps)[:, -1:]
+        if caches is not None:
+            inputs = []  # held by the caches now
+        tokens, ended, again = local.patch(hidden, heads, step < options.min_steps, history, options, generator)
         resampled += again
         if ended:
             return Decoded(_array(new, cfg.patch_size), True, resampled)
@@ -150,34 +153,51 @@ def decode_patches(model: Mars6, memory: Memory, options: DecodeOptions, generat
     return Decoded(_array(new, cfg.patch_size), False, resampled)
 
 
-def _local_patch(model: Mars6, hidden: torch.Tensor, heads: PositionHeads, no_eos: bool, history: list[int],
-                 options: DecodeOptions, generator) -> tuple[list[int], bool, int]:
-    """The tokens of one patch from its global vector (R, 1, D), whether EOS came, and the RAS resamples."""
-    caches = model.local_decoder.new_caches() if options.use_cache else None
-    inputs = [model.to_local(hidden)]
-    tokens, resampled = [], 0
-    for j in range(model.cfg.patch_size):
-        if caches:
-            logits = model.local_step(inputs[-1], j, caches, heads.scorers[j])
-        else:
-            logits = model.local_step(torch.cat(inputs, dim=1), 0, None, heads.scorers[j])
-        logits = _guided(logits.float(), options.cfg_scale)
-        if heads.masks[j] is not None:
-            logits = logits.masked_fill(heads.masks[j], float("-inf"))
-        if no_eos:
-            logits[heads.eos_index[j]] = float("-inf")
-        if j == 0:  # level 0 starts at id 0, so its ids and the history are in the same index space
-            index, again = ras_sample(logits, history, options.top_p, options.ras_window, options.ras_threshold,
-                                      generator)
+class _LocalDecoding:
+    """The local decoder's token loop for one patch at a time; with `use_cache` its KV caches and bound block steps
+    are made once per chunk and cleared for each patch."""
+
+    def __init__(self, model: Mars6, use_cache: bool):
+        self.model = model
+        self.caches = model.local_decoder.new_caches() if use_cache else None
+        self.steps = model.local_decoder.new_steps() if use_cache else None
+        self.embeddings = model.local_embed.weight  # the embedding rows (a lookup copies them, as the module does)
+
+    def patch(self, hidden: torch.Tensor, heads: PositionHeads, no_eos: bool, history: list[int],
+              options: DecodeOptions, generator) -> tuple[list[int], bool, int]:
+        """The tokens of one patch from its global vector (R, 1, D), whether EOS came, and the RAS resamples."""
+        model, caches = self.model, self.caches
+        for cache in caches or ():
+            cache.clear()
+        inputs = [model.to_local(hidden)]
+        tokens, resampled = [], 0
+        for j in range(model.cfg.patch_size):
+            if caches:
+                logits = model.local_step(inputs[-1], j, caches, heads.scorers[j], self.steps)
+            else:
+                logits = model.local_step(torch.cat(inputs, dim=1), 0, None, heads.scorers[j])
+            index, again = _sample(_guided(logits.float(), options.cfg_scale), j, heads, no_eos, history, options,
+                                   generator)
             resampled += int(again)
-        else:
-            index = nucleus_sample(logits, options.top_p, generator)
-        if index == heads.eos_index[j]:
-            return tokens, True, resampled
-        token = int(heads.ids[j][index])
-        tokens.append(token)
-        inputs.append(model.local_embed(torch.full((hidden.shape[0], 1), token, device=hidden.device)))
-    return tokens, False, resampled
+            if index == heads.eos_index[j]:
+                return tokens, True, resampled
+            token = heads.id_lists[j][index]
+            tokens.append(token)
+            inputs.append(self.embeddings[token].expand(hidden.shape[0], 1, -1))
+        return tokens, False, resampled
+
+
+def _sample(logits: torch.Tensor, j: int, heads: PositionHeads, no_eos: bool, history: list[int],
+            options: DecodeOptions, generator) -> tuple[int, bool]:
+    """Index (into `heads.ids[j]`) of patch position j's token drawn from its (V',) logits, and whether RAS drew
+    again: other levels masked, EOS forbidden while `no_eos`, RAS on the coarsest token, top-p on the others."""
+    if heads.masks[j] is not None:
+        logits = logits.masked_fill(heads.masks[j], float("-inf"))
+    if no_eos:
+        logits[heads.eos_index[j]] = float("-inf")
+    if j == 0:  # level 0 starts at id 0, so its ids and the history are in the same index space
+        return ras_sample(logits, history, options.top_p, options.ras_window, options.ras_threshold, generator)
+    return nucleus_sample(logits, options.top_p, generator), False
 
 
 def _rows(patches: list[list[int]], rows: int, device) -> torch.Tensor:

@@ -8,7 +8,7 @@ from typing import Callable, NamedTuple
 import torch
 from torch import nn
 
-from tts_codec.lm.mars6.blocks import KVCache, ScaledSinusoid, Stack, SwiGLU
+from tts_codec.lm.mars6.blocks import BlockStep, KVCache, ScaledSinusoid, Stack, SwiGLU
 from tts_codec.lm.mars6.config import Mars6Config
 
 
@@ -132,17 +132,25 @@ class Mars6(nn.Module):
         return logits.view(b, s, p, -1), hidden
 
     # ------------------------------------------------------------------ decoding steps
-    def global_step(self, inputs: torch.Tensor, memory: Memory, memory_kv, caches: list[KVCache] | None):
+    def global_step(self, inputs: torch.Tensor, memory: Memory, memory_kv, caches: list[KVCache] | None,
+                    steps: list[BlockStep] | None = None) -> torch.Tensor:
         """Decoder outputs (B, q, D) for the next `q` global inputs (B, q, D); without caches `inputs` must be the
-        whole sequence so far."""
+        whole sequence so far. `steps` (`global_decoder.new_steps()`) run single positions faster, same outputs."""
+        if steps is not None and caches is not None and inputs.shape[1] == 1:
+            return self.global_decoder.step(inputs, caches, steps, memory_kv, memory.mask)
         return self.global_decoder(inputs, caches=caches, memory_kv=memory_kv, memory_mask=memory.mask)
 
     def local_step(self, inputs: torch.Tensor, first: int, caches: list[KVCache] | None,
-                   head: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+                   head: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                   steps: list[BlockStep] | None = None) -> torch.Tensor:
         """Logits (B, V) of the token after local inputs (B, q, D) that start at patch position `first`; `head`
-        (e.g. a scorer of some rows of the output matrix, `decoding.PositionHeads`) replaces the full head."""
+        (e.g. a scorer of some rows of the output matrix, `decoding.PositionHeads`) replaces the full head;
+        `steps` (`local_decoder.new_steps()`) run single positions faster, same outputs."""
         x = inputs + self.local_position.weight[first:first + inputs.shape[1]]
-        last = self.local_decoder(x, caches=caches)[:, -1]
+        if steps is not None and caches is not None and inputs.shape[1] == 1:
+            last = self.local_decoder.step(x, caches, steps)[:, -1]
+        else:
+            last = self.local_decoder(x, caches=caches)[:, -1]
         return (head or self.head)(last)
 
 
