@@ -19,7 +19,7 @@ from torch import nn
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.model import Mars6, Memory
 from tts_codec.lm.mars6.patches import level_allowed
-from tts_codec.nn.int8_linear import is_int8_linear, quantize_linears
+from tts_codec.nn.int8_linear import is_int8_linear, linear_function, quantize_linears
 from tts_codec.sampling.ras import nucleus_sample, ras_sample
 
 
@@ -102,7 +102,7 @@ def _row_scorer(rows: torch.Tensor, int8: bool) -> Callable[[torch.Tensor], torc
     with torch.no_grad():
         layer[0].weight.copy_(rows)
     quantize_linears(layer)
-    return layer[0]
+    return linear_function(layer[0])
 
 
 class Decoded:
