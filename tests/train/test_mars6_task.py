@@ -174,3 +174,38 @@ def test_orpo_resume_is_exact(setup, tmp_path):
     assert len(whole_order.steps) == 5
     assert whole_order.steps == first_order.steps + second_order.steps
     assert_same_training_state(whole, second)
+
+
+def test_patch_input_noise_replaces_whole_real_patches_by_batch_patches():
+    from tts_codec.train.lm.mars6_task import corrupt_patch_inputs
+
+    torch.manual_seed(0)
+    patches = torch.arange(2 * 300 * 7).view(2, 300, 7)  # every patch distinct
+    targets = patches.clone()
+    targets[1, 200:] = IGNORE  # row 1 is padded after 200 patches
+    out = corrupt_patch_inputs(patches, targets, 0.5)
+    assert out is not patches and torch.equal(patches, torch.arange(2 * 300 * 7).view(2, 300, 7))
+    assert torch.equal(out[1, 200:], patches[1, 200:])  # padding untouched
+    real = patches[(targets != IGNORE).all(-1)]
+    for row in out[(targets != IGNORE).all(-1)]:  # whole patches, each one of the batch's real patches
+        assert (real == row).all(-1).any()
+    changed = (out != patches).any(-1).float().sum().item() / 500
+    assert 0.42 < changed < 0.58  # half drawn again, almost all to another patch (3.5 sigma)
+    assert torch.equal(corrupt_patch_inputs(patches, targets, 0.0), patches)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, "0.3", True])
+def test_patch_input_noise_setting_is_checked(setup, value):
+    from tts_codec.train.lm.mars6_task import Mars6Task
+
+    with pytest.raises(UserError, match="patch_input_noise: a probability in \\[0, 1\\)"):
+        Mars6Task({**tiny_config(setup[0]), "patch_input_noise": value})
+
+
+def test_training_with_patch_input_noise_changes_what_the_model_sees(setup, tmp_path):
+    """Same data and seed: after 2 steps the noisy run's weights differ from the clean run's."""
+    clean = run(tiny_config(setup[0], max_steps=2), setup, tmp_path / "clean")
+    noisy = run({**tiny_config(setup[0], max_steps=2), "patch_input_noise": 0.3}, setup, tmp_path / "noisy")
+    assert noisy.trainer.global_step == 2
+    weights = zip(clean.model.state_dict().values(), noisy.model.state_dict().values())
+    assert not all(torch.equal(a, b) for a, b in weights)

@@ -30,7 +30,7 @@ from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
 from tts_codec.lm.mars6.text import Mars6Text
 from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
-from tts_codec.train.lm.spark_task import SparkLMTask, set_dir
+from tts_codec.train.lm.spark_task import SparkLMTask, input_noise_share, set_dir
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
 
 LOSS_NAMES = ("ce", "flux")
@@ -48,12 +48,30 @@ def flux_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return mass[moved].mean()
 
 
+def corrupt_patch_inputs(patches: torch.Tensor, targets: torch.Tensor, rate: float) -> torch.Tensor:
+    """A copy of the (B, S, P) `patches` where each real patch (not EOS padding) is, with probability `rate`,
+    replaced by a real patch drawn from the same batch: the global decoder's input noise (ours; the idea of
+    Tacotron's always-on prenet dropout, as `semantic_input_noise` for the Spark LM). Without it a small model
+    predicts the next patch from the last few and never learns to read the text. Targets and the local decoder's
+    inputs stay clean."""
+    real = (targets != IGNORE).all(dim=-1)  # (B, S): patches with every token a target (the EOS row included)
+    chosen = real & (torch.rand(real.shape, device=patches.device) < rate)
+    n = int(chosen.sum())
+    if n == 0:
+        return patches
+    pool = patches[real]
+    corrupted = patches.clone()
+    corrupted[chosen] = pool[torch.randint(len(pool), (n,), device=patches.device)]
+    return corrupted
+
+
 class Mars6Task(L.LightningModule):
     """Train MARS6.
 
     Args:
         config: resolved config: lm_conf, tokenizer_dir, optim/optim_conf, scheduler/scheduler_conf, grad_clip,
-            loss_weights {ce, flux}, data.
+            loss_weights {ce, flux}, data, patch_input_noise (ours, 0 = off: `corrupt_patch_inputs` on the
+            global decoder's training inputs).
     """
 
     optimizer_steps_per_batch = 1
@@ -74,6 +92,7 @@ class Mars6Task(L.LightningModule):
             raise UserError(f"config loss_weights: unknown {unknown}; known: {list(LOSS_NAMES)}")
         self.loss_weights = {k: float(v) for k, v in weights.items()}
         self.grad_clip = float(config.get("grad_clip", 1.0))
+        self.patch_input_noise = input_noise_share(config, "patch_input_noise")
         self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
         self._val: dict[str, torch.Tensor] = {}
 
@@ -84,7 +103,11 @@ class Mars6Task(L.LightningModule):
     def logits(self, batch: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
         rows = batch["patches"].shape[0]
         drop = torch.rand(rows, device=self.device) < self.model.cfg.cond_dropout if train else None
-        logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"], drop=drop)
+        noisy = None
+        if train and self.patch_input_noise:
+            noisy = corrupt_patch_inputs(batch["patches"], batch["targets"], self.patch_input_noise)
+        logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"], drop=drop,
+                               global_patches=noisy)
         return logits
 
     def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:

@@ -41,17 +41,23 @@ def spark_vocab_of(config: dict[str, Any]) -> SparkVocab:
     return load_spark_vocab(tokenizer_dir_of(config))
 
 
+def input_noise_share(config: dict[str, Any], key: str) -> float:
+    """The input-noise probability `config[key]` of an LM config: in [0, 1), 0 (the default) = off."""
+    value = config.get(key, 0.0) or 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise UserError(f"config {key}: a probability in [0, 1) (0 = off), got {value!r}")
+    return float(value)
+
+
 def semantic_input_noise_of(config: dict[str, Any]) -> tuple[float, int | None]:
     """(`semantic_input_noise`, `semantic_input_noise_decay_steps`) of an LM config: a probability in [0, 1) (0 =
     off, the official training) and, optionally, the batch at which it has fallen linearly to 0 (None: constant)."""
-    value = config.get("semantic_input_noise", 0.0) or 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise UserError(f"config semantic_input_noise: a probability in [0, 1) (0 = off), got {value!r}")
+    value = input_noise_share(config, "semantic_input_noise")
     decay = config.get("semantic_input_noise_decay_steps")
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, int) or decay < 1):
         raise UserError(f"config semantic_input_noise_decay_steps: a whole number of batches >= 1 or null, "
                         f"got {decay!r}")
-    return float(value), decay
+    return value, decay
 
 
 def noise_at(rate: float, decay_steps: int | None, batch: int) -> float:
