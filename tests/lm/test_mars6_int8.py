@@ -47,3 +47,44 @@ def test_int8_copy_keeps_the_next_token_distributions_and_leaves_the_model_float
     assert decoded.patches.shape == (6, cfg.patch_size)
     for j in range(cfg.patch_size):  # every token in its level's id range
         assert allowed[j, torch.as_tensor(decoded.patches[:, j])].all()
+
+
+def test_the_int8_call_skips_only_the_failing_override_lookup():
+    """`int8_gemm` switches off the `__torch_function__` lookup for plain tensors (the packed weights' lookup raises
+    inside torch): torch's own dynamic layer gives the same output, and modes and subclasses still see the op."""
+    import copy
+    import warnings
+
+    from torch import nn
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    from torch.overrides import TorchFunctionMode
+
+    from tts_codec.nn.int8_linear import linear_function, quantize_linears
+
+    torch.manual_seed(2)
+    ours = nn.Sequential(nn.Linear(16, 24))
+    reference = copy.deepcopy(ours)
+    quantize_linears(ours)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize_dynamic(reference, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
+    x = torch.randn(1, 1, 16)
+    with torch.inference_mode():
+        assert torch.equal(ours(x), reference(x)) and torch.equal(linear_function(ours[0])(x), reference(x))
+    seen = []
+
+    class Spy(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    class Traced(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append("subclass " + str(func))
+            return super().__torch_function__(func, types, args, kwargs)
+
+    with Spy():
+        ours(x)
+    ours(x.as_subclass(Traced))
+    assert "quantized.linear_dynamic.default" in seen and "subclass quantized.linear_dynamic.default" in seen

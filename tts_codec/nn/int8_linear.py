@@ -20,23 +20,37 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class LeanInt8Linear(torch.ao.nn.quantized.dynamic.Linear):
-    """torch's dynamic int8 Linear with a shorter call: the int8 GEMM kernel is called directly (the same op and
-    arguments as the parent's forward, so the outputs are identical), skipping the op-packet dispatch, the version
-    branch and a same-dtype cast. At batch 1 that Python work was about a fifth of a 512x1536 call; decoding makes
-    ~170 such calls per MARS6 global step."""
+#: the int8 GEMM op overload's bound C++ kernel: what the overload's own __call__ ends in, after a Python check for
+#: fake script objects (tracing only) that cost ~3 us a call
+_INT8_GEMM = torch.ops.quantized.linear_dynamic.default._op
 
-    #: the op overload's bound C++ kernel: what the overload's own __call__ ends in, after a Python check for fake
-    #: script objects (tracing only) that cost ~3 us a call
-    _OP = torch.ops.quantized.linear_dynamic.default._op
+
+def int8_gemm(x: torch.Tensor, packed: torch.ScriptObject) -> torch.Tensor:
+    """torch's dynamic int8 linear of `x` with prepacked weights (reduce_range=True, as torch's layer, version 4).
+
+    Before running an op, torch looks for a `__torch_function__` override on every argument; on the packed weights (a
+    TorchBind object) that lookup raises and catches a C++ exception inside torch: ~40 us per call on a loaded
+    machine, four times the GEMM of a 512x512 layer at batch 1. With a plain tensor input no argument can override,
+    so the lookup is switched off (`DisableTorchFunctionSubclass`; torch function modes still apply): same output."""
+    if type(x) is not torch.Tensor:  # a subclass may override: keep torch's full dispatch
+        return _INT8_GEMM(x, packed, True)
+    with torch._C.DisableTorchFunctionSubclass():
+        return _INT8_GEMM(x, packed, True)
+
+
+class LeanInt8Linear(torch.ao.nn.quantized.dynamic.Linear):
+    """torch's dynamic int8 Linear with a shorter call (`int8_gemm`): the same op and arguments as the parent's
+    forward, so the outputs are identical, without the op-packet dispatch, the version branch, a same-dtype cast and
+    the exception-raising override lookup on the packed weights; decoding makes ~170 such calls per MARS6 global
+    step."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self._OP(x, self._packed_params._packed_params, True)  # reduce_range=True, as the parent (version 4)
+        y = int8_gemm(x, self._packed_params._packed_params)
         return y if x.dtype == torch.float32 else y.to(x.dtype)
 
     def float32_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """`forward` for float32 inputs as a bare kernel call with the packed weights bound (no module call)."""
-        return functools.partial(self._OP, W_prepack=self._packed_params._packed_params, reduce_range=True)
+        return functools.partial(int8_gemm, packed=self._packed_params._packed_params)
 
 
 def linear_function(layer: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
