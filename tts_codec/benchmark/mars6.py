@@ -8,9 +8,12 @@ float32 runs only). Each run makes exactly `steps` global steps (EOS masked): 11
 audio. `roofline_pct` = steps/s over what reading the weights of one step at `bandwidth` allows.
 `steps_per_cpu_s` divides by the process CPU time instead of the wall clock: on a loaded machine it estimates the
 unloaded figure (with one thread it is the one-core speed; with several it under-states multi-thread speed-ups).
+`load_1min` is the machine's 1-minute load average after the timed runs: with 2 threads on 2 cores, any other busy
+process makes every parallel kernel wait for a descheduled thread, and the steps/s drop several-fold.
 """
 from __future__ import annotations
 
+import os
 import resource
 import time
 
@@ -29,7 +32,7 @@ OFFICIAL_STEPS_PER_S = 8.0
 BANDWIDTH = 13.5e9
 SNAC_CONFIG = "conf/codec/snac_24khz.yaml"  # the official 24 kHz shapes
 COLUMNS = ["path", "dtype", "steps", "steps_per_s", "steps_per_cpu_s", "x_official", "weights_mb_per_step", "roofline_pct",
-           "lm_seconds_10s", "rtf", "rtf_cpu", "peak_mem_mb"]
+           "lm_seconds_10s", "rtf", "rtf_cpu", "peak_mem_mb", "load_1min"]
 
 
 def weights_per_step(model: Mars6, restricted: bool, int8: bool = False) -> int:
@@ -89,7 +92,8 @@ def measure(cfg: Mars6Config, dtype_name: str, steps: int, uncached_steps: int, 
                      "weights_mb_per_step": round(per_step / 1e6, 1),
                      "roofline_pct": round(100 * rate * per_step / bandwidth, 1),
                      "lm_seconds_10s": round(117 / rate, 2),
-                     "peak_mem_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+                     "peak_mem_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                     "load_1min": round(os.getloadavg()[0], 2)})
     return rows
 
 
