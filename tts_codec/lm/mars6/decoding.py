@@ -2,8 +2,9 @@
 from the local decoder, each restricted to its level's ids (+ EOS); RAS on the coarsest token, top-p on all.
 
 With `use_cache` the global decoder keeps self-attention K/V over patches (cross-attention K/V of the memory are
-computed once) and the local decoder keeps K/V within the patch; without it every step re-runs the whole prefix,
-as the official release does. Both paths do the same maths and draw from the same generator, so they yield the
+computed once) and the local decoder keeps K/V within the patch, and single positions run through bound block steps
+(`blocks.BlockStep`: the same ops without the module calls); without it every step re-runs the whole prefix, as the
+official release does. Both paths do the same maths and draw from the same generator, so they yield the
 same tokens. EOS at any position ends the utterance; the partial patch is dropped (mars6_snac.md §4, §6).
 """
 from __future__ import annotations
@@ -161,7 +162,7 @@ class _LocalDecoding:
         self.model = model
         self.caches = model.local_decoder.new_caches() if use_cache else None
         self.steps = model.local_decoder.new_steps() if use_cache else None
-        self.embeddings = model.local_embed.weight  # the embedding rows (a lookup copies them, as the module does)
+        self.embeddings = model.local_embed.weight  # indexed per token: the module's lookup without its call
 
     def patch(self, hidden: torch.Tensor, heads: PositionHeads, no_eos: bool, history: list[int],
               options: DecodeOptions, generator) -> tuple[list[int], bool, int]:
