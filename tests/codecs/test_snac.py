@@ -141,3 +141,43 @@ def test_bad_codes_are_user_errors(codec):
     with pytest.raises(UserError, match="too short"):
         codec.encode(torch.zeros(2, 1000), torch.tensor([1000, 3]))
     assert np.isfinite(codec.decode(codes).numpy()).all()
+
+
+ISTFT = {"type": "istft", "channels": 32, "num_layers": 1, "intermediate_dim": 48, "n_fft": 2048}
+
+
+def test_istft_wave_decoder_keeps_the_encoder_and_tokens_and_round_trips(tmp_path):
+    """Ours (`wave_decoder: {type: istft}`): the package's decoder is replaced, its encoder and quantizers are not
+    (same seed -> the same encoder weights and codes as the plain model), decode has the package's length, and the
+    saved model reloads with the generator."""
+    plain = seeded(lambda: build_codec(tiny_config())).eval()
+    istft = seeded(lambda: build_codec({**tiny_config(), "wave_decoder": ISTFT})).eval()
+    assert type(istft.model.decoder).__name__ == "ISTFTGenerator" and type(plain.model.decoder).__name__ == "Decoder"
+    wav = torch.from_numpy(tone(0.7, 24000))
+    codes = istft.encode(wav)
+    for name, tokens in plain.encode(wav).items():
+        assert torch.equal(codes[name], tokens), name
+    audio = istft.decode(codes)
+    assert audio.shape == (1, 1, codes["snac_l2"].shape[-1] * 512) and audio.abs().max() <= 1.0
+    out = istft(torch.randn(2, 1, 2048 * 2))
+    out.recon.abs().mean().backward()  # the generator trains
+    assert istft.model.decoder.head.out.weight.grad is not None
+    istft.zero_grad(set_to_none=True)
+    istft.save_pretrained(tmp_path / "m")
+    loaded = SNACCodec.from_pretrained(tmp_path / "m")
+    assert torch.equal(loaded.decode(codes), audio)
+
+
+@pytest.mark.parametrize("wave_decoder, match", [
+    ({"type": "vocos", "channels": 8}, "wave_decoder must be a mapping with type one of"),
+    ({"type": "istft"}, "wave_decoder.channels is required"),
+    ({"type": "istft", "channels": 8, "n_fft": 256}, r"wave_decoder.n_fft \(256\) must be at least the hop"),
+    ({"type": "istft", "channels": 8, "num_layer": 2}, "wave_decoder.num_layer is not read"),
+    ({"type": "istft", "channels": 0}, "wave_decoder.channels must be a positive integer"),
+    ({"type": "snac", "channels": 8}, "wave_decoder.channels is not read by type 'snac'"),
+    ("istft", "wave_decoder must be a mapping"),
+])
+def test_wave_decoder_errors_name_the_key(wave_decoder, match):
+    with pytest.raises(UserError, match=match):
+        build_codec({**tiny_config(), "wave_decoder": wave_decoder})
+    assert type(build_codec({**tiny_config(), "wave_decoder": {"type": "snac"}}).model.decoder).__name__ == "Decoder"

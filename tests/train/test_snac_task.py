@@ -110,3 +110,14 @@ def test_learning_curve_refuses_a_checkpoint_that_is_not_a_codec_run(tmp_path):
     torch.save({"hyper_parameters": {"config": {"lm": "mars6"}}, "state_dict": {}}, tmp_path / "lm.ckpt")
     with pytest.raises(UserError, match="lm.ckpt: not a checkpoint of a codec training run"):
         load_checkpoint_codec(tmp_path / "lm.ckpt")
+
+
+def test_istft_wave_decoder_trains_and_exports(tmp_path, corpus, snac_config):
+    """`wave_decoder` reaches the trained generator and the exported model dir (it is one of the codec keys)."""
+    snac_config["wave_decoder"] = {"type": "istft", "channels": 32, "num_layers": 1, "n_fft": 2048}
+    task = fit_from_config(snac_config, tmp_path / "exp", corpus[0], corpus[1], max_steps=1)
+    assert math.isfinite(float(task.trainer.callback_metrics["train/gen/mel"]))
+    task.export(tmp_path / "model")
+    loaded = SNACCodec.from_pretrained(tmp_path / "model")
+    assert loaded.config["wave_decoder"]["type"] == "istft"
+    assert type(loaded.model.decoder).__name__ == "ISTFTGenerator"

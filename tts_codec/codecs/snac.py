@@ -10,7 +10,10 @@ T is always a multiple of vq_strides[0] (4): `encode` right-pads the audio to a 
 attn_window_size or 1) = 2048 samples as the package does, so every 12 Hz MARS6 patch (1 + 2 + 4 tokens) is whole
 and `decode` returns hop * T samples (`num_frames` counts the padded frames). The model is the package's `SNAC` class;
 only its Snake activations are swapped for `tts_codec.nn.snake.Snake1d` (same parameter `alpha`, same function) so
-the project's inference speed-ups apply. `decode` draws the NoiseBlock noise from a fixed seed (`noise_seed`), so
+the project's inference speed-ups apply. Ours, off by default: `wave_decoder: {type: istft, ...}` replaces the
+package's transposed-convolution decoder by a Vocos-style ConvNeXt + inverse-STFT generator at the latent frame rate
+(`tts_codec.nn.istft_head.ISTFTGenerator`), for small codecs trained on CPU; the encoder, quantizers and tokens stay
+SNAC's. `decode` draws the NoiseBlock noise from a fixed seed (`noise_seed`), so
 the same codes always give the same audio (the package draws fresh noise on every call).
 """
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tts_codec.errors import UserError
 from tts_codec.nn.channels_last import conv_to_2d, register_channels_last
 from tts_codec.nn.fast_inference import records_autograd, register_fast_stand_in
 from tts_codec.nn.fast_residual import FastResidualUnit
+from tts_codec.nn.istft_head import ISTFTGenerator
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import remove_weight_norm
 
@@ -51,6 +55,8 @@ OFFICIAL_CONFIG, OFFICIAL_WEIGHTS = "config.json", "pytorch_model.bin"
 CODEC_CONF_KEYS = {"encoder_dim": True, "encoder_rates": True, "latent_dim": False, "decoder_dim": True,
                    "decoder_rates": True, "attn_window_size": True, "codebook_size": True, "codebook_dim": True,
                    "vq_strides": True, "noise": True, "depthwise": True}
+#: ours: `wave_decoder.type` -> the keys it reads (`snac` = the package's decoder, built from codec_conf)
+WAVE_DECODER_KEYS = {"snac": set(), "istft": {"channels", "num_layers", "intermediate_dim", "n_fft"}}
 
 
 class SNACOutput(NamedTuple):
@@ -86,6 +92,9 @@ class SNACCodec(Codec):
         _check_shapes(conf)
         self.model = SNAC(sampling_rate=self.sample_rate, **conf)
         _swap_snake(self.model)
+        wave_decoder = _wave_decoder(cfg.get("wave_decoder"), int(self.model.latent_dim), int(self.model.hop_length))
+        if wave_decoder is not None:
+            self.model.decoder = wave_decoder
         self.hop_length = int(self.model.hop_length)
         self.vq_strides = [int(s) for s in conf["vq_strides"]]
         self.pad_multiple = self.hop_length * math.lcm(self.vq_strides[0], conf["attn_window_size"] or 1)
@@ -263,6 +272,33 @@ def _check_shapes(conf: Mapping[str, Any]) -> None:
     if math.prod(conf["encoder_rates"]) != math.prod(conf["decoder_rates"]):
         raise UserError(f"config: the product of codec_conf.encoder_rates {list(conf['encoder_rates'])} must equal "
                         f"that of codec_conf.decoder_rates {list(conf['decoder_rates'])} (the hop length)")
+
+
+def _wave_decoder(conf: Any, latent_dim: int, hop_length: int) -> nn.Module | None:
+    """Ours: the generator `wave_decoder` names (None for the package's own decoder); UserError naming the key."""
+    if conf is None:
+        return None
+    if not isinstance(conf, Mapping) or conf.get("type", "snac") not in WAVE_DECODER_KEYS:
+        raise UserError(f"config: wave_decoder must be a mapping with type one of {sorted(WAVE_DECODER_KEYS)}, got "
+                        f"{conf!r}")
+    kind = conf.get("type", "snac")
+    unknown = sorted(set(conf) - WAVE_DECODER_KEYS[kind] - {"type"})
+    if unknown:
+        raise UserError(f"config: wave_decoder.{unknown[0]} is not read by type {kind!r}; known: "
+                        f"{sorted(WAVE_DECODER_KEYS[kind])}")
+    if kind == "snac":
+        return None
+    for key in ("channels", "num_layers", "intermediate_dim", "n_fft"):
+        value = conf.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UserError(f"config: wave_decoder.{key} must be a positive integer, got {value!r}")
+    if conf.get("channels") is None:
+        raise UserError("config: wave_decoder.channels is required for type 'istft'")
+    n_fft = conf.get("n_fft") or 4 * hop_length
+    if n_fft < hop_length:
+        raise UserError(f"config: wave_decoder.n_fft ({n_fft}) must be at least the hop length ({hop_length})")
+    return ISTFTGenerator(latent_dim, conf["channels"], hop_length, conf.get("num_layers") or 4,
+                          conf.get("intermediate_dim"), n_fft)
 
 
 def hop_length_of(cfg: Mapping[str, Any]) -> int:

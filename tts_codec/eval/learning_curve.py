@@ -35,7 +35,7 @@ CURVE_METRICS = ("wer", "sim", "pesq", "stoi", "dnsmos")
 #: columns of curve.tsv after checkpoint, batches and minutes; then one `<stream>_perplexity` per token stream
 CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl")
 #: the training-config keys that build the codec of a checkpoint
-CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "ssl_conf")
+CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "ssl_conf", "wave_decoder")  # every codec's model keys
 CKPT_RE = re.compile(r"batch(\d+)\.ckpt$")
 
 

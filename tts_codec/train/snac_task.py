@@ -19,7 +19,7 @@ from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
 
 log = logging.getLogger(__name__)
 
-CODEC_KEYS = ("codec", "sample_rate", "codec_conf")
+CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "wave_decoder")
 #: segment keys SNAC fixes: no reference clip, no SSL context; its `prepare` neither normalises nor filters
 SNAC_SEGMENTS = {"ref_segment_duration": 0.0, "ssl_context_duration": 0.0, "volume_normalize": False,
                  "highpass_cutoff_freq": 0.0}
@@ -29,7 +29,7 @@ class SNACTask(GANCodecTask):
     """SNAC training: GAN loop + the quantizer's `commit` and `codebook` terms (weights in `loss_weights`).
 
     Args:
-        config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf` + training keys).
+        config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf`, optional `wave_decoder` + training keys).
         generator: the SNAC to train; default `SNACCodec.from_config(config)`.
     """
 

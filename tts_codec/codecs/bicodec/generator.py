@@ -7,8 +7,7 @@ from torch import nn
 
 from tts_codec.codecs.bicodec.config import WaveGeneratorConfig
 from tts_codec.errors import UserError
-from tts_codec.nn.convnext import ConvNeXtBackbone
-from tts_codec.nn.istft_head import ISTFTHead
+from tts_codec.nn.istft_head import ISTFTGenerator
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import wn_conv1d, wn_conv_transpose1d
 
@@ -78,25 +77,17 @@ class WaveGenerator(nn.Module):
         return self.model(x)
 
 
-class ISTFTGenerator(nn.Module):
-    """Ours (Vocos): ConvNeXt backbone at the frame rate, then an inverse-STFT head; clamped to [-1, 1] like tanh."""
-
-    def __init__(self, cfg: WaveGeneratorConfig):
-        super().__init__()
-        self.hop_length = 1
-        for rate in cfg.rates:
-            self.hop_length *= rate
-        self.backbone = ConvNeXtBackbone(cfg.input_channel, cfg.channels, cfg.intermediate_dim or 3 * cfg.channels,
-                                         cfg.num_layers)
-        self.head = ISTFTHead(cfg.channels, cfg.n_fft or 4 * self.hop_length, self.hop_length)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Args: x (B, input_channel, T). Returns (B, 1, T * hop) in [-1, 1]."""
-        return self.head(self.backbone(x)).clamp(-1.0, 1.0)
+def _istft_generator(cfg: WaveGeneratorConfig) -> ISTFTGenerator:
+    """Ours (Vocos, `type: istft`): the shared ConvNeXt + inverse-STFT generator, hop = prod(rates)."""
+    hop_length = 1
+    for rate in cfg.rates:
+        hop_length *= rate
+    return ISTFTGenerator(cfg.input_channel, cfg.channels, hop_length, cfg.num_layers, cfg.intermediate_dim,
+                          cfg.n_fft)
 
 
 #: Registry of `codec_conf.decoder.type`.
-WAVE_GENERATORS = {"dac": WaveGenerator, "istft": ISTFTGenerator}
+WAVE_GENERATORS = {"dac": WaveGenerator, "istft": _istft_generator}
 
 
 def build_wave_generator(cfg: WaveGeneratorConfig) -> nn.Module:
