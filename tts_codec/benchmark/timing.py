@@ -55,15 +55,49 @@ def matvec_bandwidth(threads: int, megabytes: int = 256, runs: int = 5) -> float
     return matrix.numel() * matrix.element_size() / timings["mv"].median
 
 
+#: /proc/cpuinfo flags that change CPU inference speed by integer factors (bf16 and int8 dot products, AMX tiles)
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
+
+
 def cpu_note() -> dict[str, str]:
-    """The CPU's vector capability as torch sees it, and what it means for bf16 matmuls."""
+    """The CPU's vector capability as torch sees it, what it means for bf16 matmuls, and the CPU model with its
+    speed-relevant flags: absolute figures from machines with and without bf16 / VNNI dot products differ 2x."""
     import torch
 
     capability = torch.backends.cpu.get_cpu_capability()
     native = capability not in ("DEFAULT", "NO AVX", "AVX2", "ZVECTOR", "VSX")
     bf16 = "bf16 matmuls run natively or with AVX-512" if native else \
         "no AVX-512: bf16 matmuls are emulated (converted to fp32), so bf16 rows are slower here than fp32"
-    return {"cpu_capability": capability, "bf16": bf16}
+    return {"cpu_capability": capability, "bf16": bf16, **cpu_model()}
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> dict[str, str]:
+    """{"cpu_model": the first `model name`, "cpu_flags": the SPEED_FLAGS it has (space-separated)}; the model
+    falls back to platform.processor() where there is no /proc/cpuinfo."""
+    import platform
+
+    model, flags = None, set()
+    try:
+        with open(cpuinfo, encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model is None:
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    model = model or platform.processor() or "unknown"
+    return {"cpu_model": model, "cpu_flags": " ".join(f for f in SPEED_FLAGS if f in flags) or "none known"}
+
+
+def machine_line(note: dict[str, str] | None = None) -> str:
+    """One line for a benchmark report: CPU model, its speed-relevant flags, the 1-minute load average."""
+    import os
+
+    note = note or cpu_model()
+    return (f"machine: {note['cpu_model']}; flags: {note['cpu_flags']}; load average (1 min) "
+            f"{os.getloadavg()[0]:.2f}")
 
 
 def run_worker(module: str, spec: dict) -> dict:

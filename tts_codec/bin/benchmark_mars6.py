@@ -14,6 +14,7 @@ import torch
 
 from tts_codec.atomic import atomic_write
 from tts_codec.benchmark.mars6 import BANDWIDTH, PATHS, add_rtf, measure, snac_decode_seconds, to_markdown
+from tts_codec.benchmark.timing import cpu_note, machine_line
 from tts_codec.cli import new_parser, non_negative_int, positive_float, positive_int, run_main, str2bool
 from tts_codec.config import load_config
 from tts_codec.errors import UserError
@@ -46,14 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for dtype in args.dtypes:
         rows += measure(cfg, dtype, args.steps, args.uncached_steps, args.runs, args.warmup,
                         paths=tuple(args.paths), bandwidth=args.bandwidth)
-    snac = snac_decode_seconds() if args.snac else None
+    snac = snac_decode_seconds(reference="uncached" in args.paths) if args.snac else None
     add_rtf(rows, snac)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out.with_suffix(".json")) as handle:
-        json.dump({"config": args.config, "threads": args.threads, "rows": rows, "snac_decode_10s": snac}, handle,
-                  indent=2)
-    text = to_markdown(rows, snac)
+        json.dump({"config": args.config, "threads": args.threads, "rows": rows, "snac_decode_10s": snac,
+                   **cpu_note()}, handle, indent=2)
+    text = to_markdown(rows, snac) + machine_line() + "\n"
     with atomic_write(out.with_suffix(".md")) as handle:
         handle.write(text)
     print(text)
