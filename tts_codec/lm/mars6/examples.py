@@ -4,7 +4,7 @@ resumable `StepStream` of the LM data module, bucketed by patch count."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -36,6 +36,18 @@ def level_streams(info: CodesInfo, cfg: Mars6Config, where: str) -> list[str]:
         raise UserError(f"{where}: streams {streams} with strides {strides} do not fit lm_conf levels "
                         f"{list(cfg.levels)} x {cfg.codebook_size} codes (MARS6 needs SNAC-style multi-rate tokens)")
     return streams
+
+
+def make_example(text: Mars6Text, cfg: Mars6Config, sentence: str, codes: Sequence[np.ndarray], speaker: Any,
+                 quality: int = 48000, where: str = "speaker embedding") -> Mars6Example:
+    """The training example of one utterance: `sentence` encoded with the `quality` prefix, its per-level `codes`
+    (coarsest first) grouped into patches + the EOS row, and its speaker embedding (checked against
+    `cfg.speaker_dim`; `where` names it in the error)."""
+    speaker = np.asarray(speaker, dtype=np.float32).reshape(-1)
+    if speaker.shape[0] != cfg.speaker_dim:
+        raise UserError(f"{where} has a {speaker.shape[0]}-d embedding; lm_conf speaker_dim is {cfg.speaker_dim}")
+    patches = group_patches(codes, cfg.levels, cfg.codebook_size)
+    return Mars6Example(np.asarray(text.encode(sentence, quality)), patches, speaker)
 
 
 class Mars6Dataset(Dataset):
@@ -71,12 +83,8 @@ class Mars6Dataset(Dataset):
 
     def example(self, index: int) -> Mars6Example:
         record = self.records[self.keys[index]]
-        speaker = np.asarray(self.xvectors[record["utt"]], dtype=np.float32).reshape(-1)
-        if speaker.shape[0] != self.cfg.speaker_dim:
-            raise UserError(f"{XVECTOR_SCP}: {record['utt']} has a {speaker.shape[0]}-d embedding; lm_conf "
-                            f"speaker_dim is {self.cfg.speaker_dim}")
-        patches = group_patches([record[s] for s in self.streams], self.cfg.levels, self.cfg.codebook_size)
-        return Mars6Example(np.asarray(self.text.encode(record["text"], self.quality)), patches, speaker)
+        return make_example(self.text, self.cfg, record["text"], [record[s] for s in self.streams],
+                            self.xvectors[record["utt"]], self.quality, f"{XVECTOR_SCP}: {record['utt']}")
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[int, Mars6Example]:
         micro, index = key
