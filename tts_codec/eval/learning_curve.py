@@ -122,19 +122,30 @@ def score_audio(ref_dir: str | Path | None, gen_scp: str | Path, out_dir: Path, 
 
 def score_checkpoint(ckpt: Path, data_dir: str | Path, out_dir: Path, asr_beam_size: int = 5) -> dict[str, float]:
     """Resynthesise and score one checkpoint into `out_dir` (skipped when its `curve_point.json` exists)."""
+
+    def make(new: Path) -> dict[str, float]:
+        model = load_checkpoint_codec(ckpt)
+        tokens = resynthesize(model, data_dir, new / "wav")
+        figures = score_audio(data_dir, new / "wav" / "wav.scp", new / "scores", asr_beam_size)
+        for name, info in model.token_streams.items():
+            figures[f"{name}_perplexity"] = stream_usage(tokens[name], info.codebook_size)["perplexity"]
+        return figures
+
+    return cached_point(out_dir, [str(data_dir)], make, "wav/wav.scp")
+
+
+def cached_point(out_dir: Path, inputs: Sequence[str], make: Callable[[Path], dict[str, Any]],
+                 scp: str) -> dict[str, Any]:
+    """The figures of one curve point: read from `<out_dir>/curve_point.json`, else made once by `make(dir)` in a
+    dir built aside and moved into place (`replace_dir` over `inputs`), whose wav.scp at `scp` (relative) is then
+    repointed (`repoint_scp`)."""
     done = out_dir / "curve_point.json"
     if done.is_file():
         return json.loads(done.read_text(encoding="utf-8"))
-    with replace_dir(out_dir, [str(data_dir)], True, "--out_dir") as new:
-        new = Path(new)
-        model = load_checkpoint_codec(ckpt)
-        tokens = resynthesize(model, data_dir, new / "wav")
-        scp = new / "wav" / "wav.scp"
-        figures = score_audio(data_dir, scp, new / "scores", asr_beam_size)
-        for name, info in model.token_streams.items():
-            figures[f"{name}_perplexity"] = stream_usage(tokens[name], info.codebook_size)["perplexity"]
-        (new / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    repoint_scp(out_dir / "wav" / "wav.scp")
+    with replace_dir(out_dir, list(inputs), True, "--out_dir") as new:
+        figures = make(Path(new))
+        (Path(new) / "curve_point.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    repoint_scp(out_dir / scp)
     return figures
 
 
