@@ -84,3 +84,51 @@ def test_bad_inputs_are_named(lm_run, tmp_path, capsys):
     assert run_main(lm_learning_curve.main, ["--run_dir", str(tmp_path), *base[2:], "--meta_lst", str(meta)]) == 2
     assert "no config.yaml" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# ---- MARS6 runs ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mars6_run(tmp_path_factory) -> tuple[Path, Path]:
+    """(run dir, SNAC dir): a tiny MARS6 trained 2 steps on SNAC-shaped tokens, a checkpoint after each."""
+    from tts_codec.testing.mars6 import make_mars6_corpus, make_mars6_tokenizer
+    from tts_codec.testing.mars6_dirs import make_snac_dir
+
+    root = tmp_path_factory.mktemp("mars6_run")
+    train, codes, xvec = make_mars6_corpus(root, "train", 6)
+    tok = make_mars6_tokenizer(root / "tok")
+    config = root / "lm.yaml"
+    config.write_text(f"base: {REPO / 'egs' / 'mini' / 'tts1' / 'conf' / 'mars6_tiny.yaml'}\n"
+                      "lm_conf: {dim: 32, ffn: 64, encoder_layers: 1, global_layers: 1}\n"
+                      "trainer: {checkpoint_every_n_steps: 1, keep_checkpoints: 5, val_check_interval: 1000}\n")
+    exp = root / "exp"
+    assert train_lm.main(["--config", str(config), "--train_data", str(train), "--codes_dir", str(codes),
+                          "--xvector_dir", str(xvec), "--tokenizer_dir", str(tok), "--output_dir", str(exp),
+                          "--max_steps", "2"]) == 0
+    return exp, make_snac_dir(root / "snac")
+
+
+def test_a_mars6_run_gets_a_curve_row_per_checkpoint(mars6_run, tmp_path):
+    import math
+
+    exp, snac = mars6_run
+    data, lists = make_tts_test_set(tmp_path / "set")
+    assert codec_tokenize.main(["--model_dir", str(snac), "--data_dir", str(data), "--out_dir",
+                                str(tmp_path / "codes")]) == 0
+    out = tmp_path / "curves"
+    args = ["--run_dir", str(exp), "--name", "m6", "--codec_dir", str(snac), "--meta_lst", str(lists / "meta.lst"),
+            "--max_utts", "2", "--out_dir", str(out), "--asr_beam_size", "1", "--codes_dir", str(tmp_path / "codes")]
+    assert run_main(lm_learning_curve.main, args) == 0
+    rows = lc.read_curve(out / "m6" / "curve.tsv")
+    assert [r["batches"] for r in rows] == [1, 2]
+    for row in rows:
+        assert math.isfinite(row["wer"]) and row["wer"] >= 0 and -1 <= row["sim_o"] <= 1
+        assert math.isfinite(row["text_gain"]) and row["own_text_loss"] > 0 and row["refused"] is None
+        point = out / "m6" / row["checkpoint"]
+        assert (point / "model" / "model.safetensors").is_file() and (point / "model" / "tokenizer.json").is_file()
+        info = json.loads((point / "decode" / "decode_info.json").read_text())
+        assert info["options"]["deep_clone_mode"] == "none" and info["options"]["seed"] == 0  # stage 10's
+        scp = (point / "decode" / "wav" / "wav.scp").read_text().split()
+        assert len(scp) == 4 and all(Path(p).is_file() for p in scp[1::2])
+    assert rows[0]["own_text_loss"] != rows[1]["own_text_loss"]  # each checkpoint's own weights
+    assert (out / "lm_learning_curve.png").read_bytes()[:4] == b"\x89PNG"

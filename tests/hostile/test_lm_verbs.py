@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from tts_codec.testing.hostile import Case, bad_numbers, check_case, set_line
+from tts_codec.testing.mars6 import make_mars6_tokenizer
 from tts_codec.testing.spark_lm import make_lm_corpus, make_spark_tokenizer, qwen_style_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "conf" / "lm" / "spark_tiny.yaml"
+MARS6 = REPO / "egs" / "mini" / "tts1" / "conf" / "mars6_tiny.yaml"
 
 
 def _corpus(ws: Path) -> tuple[Path, Path]:
@@ -65,13 +67,21 @@ TOKENIZER = [
 
 # ---- lm_learning_curve (refused before any export, decoding or scoring) ----------------------------------------
 
-def _lm_run(ws: Path, checkpoints: bool = True) -> Path:
-    """A train_lm output dir: config.yaml and (optionally) one periodic checkpoint."""
-    run = ws / "exp"
+def _lm_run(ws: Path, checkpoints: bool = True, family: str = "spark", config: str | None = None,
+            ckpt: object = None, name: str = "exp") -> Path:
+    """A train_lm output dir of `family`: config.yaml (`config`: its text) and (optionally) one periodic checkpoint
+    (`ckpt`: its content; default the header of one of `family`, without weights)."""
+    run = ws / name
     (run / "checkpoints").mkdir(parents=True)
-    (run / "config.yaml").write_text(TINY.read_text())
+    base = TINY if family == "spark" else MARS6
+    (run / "config.yaml").write_text(config if config is not None else f"base: {base}\n")
     if checkpoints:
-        torch.save({"global_step": 1}, run / "checkpoints" / "batch00000001.ckpt")
+        path = run / "checkpoints" / "batch00000001.ckpt"
+        if isinstance(ckpt, bytes):
+            path.write_bytes(ckpt)
+        else:
+            torch.save({"hyper_parameters": {"config": {"lm": family}}, "state_dict": {}} if ckpt is None else ckpt,
+                       path)
     return run
 
 
@@ -101,6 +111,44 @@ def _other_list_in_out_dir(ws: Path) -> list:
     return _curve(ws)
 
 
+def _mars6_run(ws: Path, tokenizer: bool = True, extra: str = "", **kw) -> Path:
+    """A MARS6 run whose config names a real stage-4 tokenizer (`tokenizer`) and adds `extra` YAML."""
+    tok = f"tokenizer_dir: {make_mars6_tokenizer(ws / 'tok')}\n" if tokenizer else ""
+    return _lm_run(ws, family="mars6", config=f"base: {MARS6}\n{tok}{extra}", **kw)
+
+
+def _mars6_curve(ws: Path, *extra, codec: str = "snac", **kw) -> list:
+    """Curve arguments for a MARS6 run with a SNAC (or BiCodec) --codec_dir."""
+    from tts_codec.testing.codec_dirs import save_tiny_model
+    from tts_codec.testing.mars6_dirs import make_snac_dir
+
+    codec_dir = make_snac_dir(ws / "snac") if codec == "snac" else save_tiny_model(ws / "bicodec")
+    return _curve(ws, "--codec_dir", codec_dir, *extra, run=_mars6_run(ws, **kw))
+
+
+def _codes_of_list(ws: Path) -> Path:
+    """Tokens of the list targets u1, u2 with the Spark streams (not SNAC levels)."""
+    import numpy as np
+
+    from tts_codec.data.token_file import CodesInfo, StreamInfo, TokenWriter
+
+    info = CodesInfo(codec="bicodec", sample_rate=16000, hop_length=320, config_hash="test",
+                     streams={"semantic": StreamInfo((-1,), 8192), "global": StreamInfo((1, 32), 4096)})
+    with TokenWriter(ws / "codes", info, overwrite=True) as writer:
+        for utt in ("u1", "u2"):
+            writer.add(utt, {"semantic": np.zeros(10, np.int64), "global": np.zeros((1, 32), np.int64)})
+    return ws / "codes"
+
+
+def _xvectors(ws: Path) -> Path:
+    import numpy as np
+
+    from tts_codec.data.ark import write_ark
+
+    write_ark(ws / "x.ark", ws / "x.scp", {"u9": np.zeros(256, np.float32)})
+    return ws / "x.scp"
+
+
 CURVE = [
     Case("lm_learning_curve", "run_dir_not_a_run", lambda ws: _curve(ws, run=ws), "no config.yaml"),
     Case("lm_learning_curve", "run_without_checkpoints", lambda ws: _curve(ws, run=_lm_run(ws, False)),
@@ -125,6 +173,40 @@ CURVE = [
            f"--{option}") for option in ("max_utts", "asr_beam_size", "max_new_tokens", "batches_per_second")
        for name, value in bad_numbers(option) if (option, value) != ("max_utts", "0")],  # 0 = the whole list
     Case("lm_learning_curve", "unknown_option", lambda ws: _curve(ws, "--frobnicate"), "--frobnicate"),
+    # the LM family (spark or mars6) of each run and checkpoint
+    Case("lm_learning_curve", "run_of_a_codec", lambda ws: _curve(ws, run=_lm_run(ws, config="codec: snac\n")),
+         "{ws}/exp/config.yaml: lm: None is not an LM family"),
+    Case("lm_learning_curve", "checkpoint_not_of_an_lm_run", lambda ws: _curve(ws, run=_lm_run(ws, ckpt={"step": 1})),
+         "{ws}/exp/checkpoints/batch00000001.ckpt: not a checkpoint of a spark LM run"),
+    Case("lm_learning_curve", "checkpoint_of_the_other_family",
+         lambda ws: _curve(ws, run=_lm_run(ws, family="mars6", ckpt={"hyper_parameters": {"config": {"lm": "spark"}},
+                                                                     "state_dict": {}})),
+         "{ws}/exp/checkpoints/batch00000001.ckpt: not a checkpoint of a mars6 LM run"),
+    Case("lm_learning_curve", "checkpoint_not_readable", lambda ws: _curve(ws, run=_lm_run(ws, ckpt=b"not a zip")),
+         "{ws}/exp/checkpoints/batch00000001.ckpt: not a readable checkpoint"),
+    Case("lm_learning_curve", "families_mixed",
+         lambda ws: _curve(ws, "--run_dir", _lm_run(ws, family="mars6", name="exp2")), "several LM families"),
+    Case("lm_learning_curve", "spark_run_with_a_mars6_option", lambda ws: _curve(ws, "--deep_clone_mode", "none"),
+         "--deep_clone_mode: only for MARS6 runs"),
+    # what a MARS6 run needs besides its checkpoints
+    Case("lm_learning_curve", "mars6_run_with_a_spark_option",
+         lambda ws: _curve(ws, "--max_new_tokens", "9", run=_lm_run(ws, family="mars6")),
+         "--max_new_tokens: only for Spark LM runs"),
+    Case("lm_learning_curve", "mars6_run_without_tokenizer", lambda ws: _mars6_curve(ws, tokenizer=False),
+         "{ws}/exp/config.yaml: no tokenizer_dir; pass --tokenizer_dir"),
+    Case("lm_learning_curve", "mars6_tokenizer_dir_missing",
+         lambda ws: _mars6_curve(ws, "--tokenizer_dir", ws / "nope", tokenizer=False),
+         "--tokenizer_dir {ws}/nope: no such directory"),
+    Case("lm_learning_curve", "mars6_wavlm_without_model_dir",
+         lambda ws: _mars6_curve(ws, extra="speaker_embedding: {extractor: wavlm}\nlm_conf: {speaker_dim: 512}\n"),
+         "pass --speaker_model_dir"),
+    Case("lm_learning_curve", "mars6_codec_not_snac", lambda ws: _mars6_curve(ws, codec="bicodec"),
+         "--codec_dir {ws}/bicodec: streams"),
+    Case("lm_learning_curve", "mars6_codes_not_snac", lambda ws: _mars6_curve(ws, "--codes_dir", _codes_of_list(ws)),
+         "--codes_dir {ws}/codes: streams"),
+    Case("lm_learning_curve", "mars6_xvector_scp_lacks_targets",
+         lambda ws: _mars6_curve(ws, "--xvector_scp", _xvectors(ws)),
+         "--xvector_scp {ws}/x.scp: no x-vector for 2 list target(s), e.g. u1"),
 ]
 
 def _lm_args(ws: Path, *extra, tokenizer: bool = True, config: Path = TINY) -> list:
