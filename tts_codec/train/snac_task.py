@@ -29,7 +29,8 @@ class SNACTask(GANCodecTask):
     """SNAC training: GAN loop + the quantizer's `commit` and `codebook` terms (weights in `loss_weights`).
 
     Args:
-        config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf`, optional `wave_decoder` + training keys).
+        config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf`, optional
+            `wave_decoder` + training keys).
         generator: the SNAC to train; default `SNACCodec.from_config(config)`.
     """
 

@@ -58,11 +58,11 @@ class Mars6Run:
         from tts_codec.data.audio import read_audio
         from tts_codec.eval.speaker import SPK_SR
 
-        vectors = load_scp_dict(self.xvector_scp) if self.xvector_scp else None
-        for e in entries:
-            if e.utt not in self._speakers:
-                self._speakers[e.utt] = np.asarray(vectors[e.utt]) if vectors is not None else self.embedder.embed(
-                    read_audio(e.gt_wav, target_sr=SPK_SR)[0], SPK_SR, what=e.gt_wav)
+        missing = [e for e in entries if e.utt not in self._speakers]
+        vectors = load_scp_dict(self.xvector_scp) if self.xvector_scp and missing else None  # read once per run
+        for e in missing:
+            self._speakers[e.utt] = np.asarray(vectors[e.utt]) if vectors is not None else self.embedder.embed(
+                read_audio(e.gt_wav, target_sr=SPK_SR)[0], SPK_SR, what=e.gt_wav)
         return {e.utt: self._speakers[e.utt] for e in entries}
 
 
