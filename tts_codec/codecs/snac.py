@@ -64,12 +64,14 @@ class SNACOutput(NamedTuple):
 
     recon: (B, 1, N) waveform.  codes: [(B, T_0), (B, T_1), ...] int64, coarsest first.
     commit_loss: () mean over levels of MSE(z_e, sg(codeword)).  codebook_loss: () mean of MSE(codeword, sg(z_e)).
+    levels: [(B, C, T), ...] each level's quantized contribution at the finest rate (their sum feeds the decoder).
     """
 
     recon: torch.Tensor
     codes: list[torch.Tensor]
     commit_loss: torch.Tensor
     codebook_loss: torch.Tensor
+    levels: list[torch.Tensor]
 
 
 class SNACCodec(Codec):
@@ -219,7 +221,7 @@ class SNACCodec(Codec):
                              f"{tuple(wav.shape)}")
         residual = self.model.encoder(wav)
         z_q = torch.zeros_like(residual)
-        codes, commit, codebook = [], [], []
+        codes, commit, codebook, levels = [], [], [], []
         for vq in self.model.quantizer.quantizers:
             x = F.avg_pool1d(residual, vq.stride, vq.stride) if vq.stride > 1 else residual
             z_e = vq.in_proj(x)
@@ -230,8 +232,9 @@ class SNACCodec(Codec):
             level = level.repeat_interleave(vq.stride, dim=-1) if vq.stride > 1 else level
             z_q, residual = z_q + level, residual - level
             codes.append(indices)
+            levels.append(level)
         recon = self.model.decoder(z_q)
-        return SNACOutput(recon, codes, torch.stack(commit).mean(), torch.stack(codebook).mean())
+        return SNACOutput(recon, codes, torch.stack(commit).mean(), torch.stack(codebook).mean(), levels)
 
     # ------------------------------------------------------------------ checks
     def _check_audio(self, wav: torch.Tensor) -> None:

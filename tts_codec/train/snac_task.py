@@ -1,6 +1,7 @@
 """SNAC training (mars6_snac.md §10): the generic GAN loop of `tts_codec.train.gan.task` (multi-scale mel L1,
 adversarial and feature-matching terms, DAC style) plus the commitment and codebook losses of SNAC's quantizer, and
-its data module (random segments of Kaldi data dirs at the codec's rate; no SSL features, no reference clip)."""
+its data module (random segments of Kaldi data dirs at the codec's rate; no SSL features, no reference clip).
+Ours, off by default: `content_distill:` adds the `content` term of `tts_codec.train.content_distill`."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +16,7 @@ from tts_codec.data.codec_dataset import CodecDataModule, CodecSegmentDataset, S
 from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
 from tts_codec.train.codebook_stats import codebook_stats
+from tts_codec.train.content_distill import ContentDistillation
 from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
 
 log = logging.getLogger(__name__)
@@ -32,9 +34,10 @@ class SNACTask(GANCodecTask):
         config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf`, optional
             `wave_decoder` + training keys).
         generator: the SNAC to train; default `SNACCodec.from_config(config)`.
+        teacher: the content teacher when `content_distill` is set (default: built from that section).
     """
 
-    def __init__(self, config: dict[str, Any], generator: nn.Module | None = None):
+    def __init__(self, config: dict[str, Any], generator: nn.Module | None = None, teacher=None):
         super().__init__(config)
         if generator is None:
             from tts_codec.codecs.snac import SNACCodec
@@ -47,10 +50,25 @@ class SNACTask(GANCodecTask):
                             f"of {generator.pad_multiple} samples (SNAC's padding unit), so frames_multiple * "
                             f"{seg.hop_length} must be a multiple of {generator.pad_multiple}")
         self._level_stats: dict[str, float] = {}
+        self.content = self._content_distillation(config, teacher)
         self.apply_finetune()
 
+    def _content_distillation(self, config: Mapping[str, Any], teacher) -> ContentDistillation | None:
+        """The `content` term's module when `content_distill` is set (which then needs `loss_weights.content`)."""
+        conf = config.get("content_distill")
+        if conf is None:
+            if self.loss_weights.get("content"):
+                raise UserError("config loss_weights.content is set but there is no content_distill section")
+            return None
+        if not self.loss_weights.get("content"):
+            raise UserError("config content_distill needs a positive loss_weights.content (the term's weight)")
+        gen = self.generator
+        return ContentDistillation.from_config(conf, int(gen.model.latent_dim), int(gen.sample_rate),
+                                               gen.sample_rate / gen.hop_length, len(gen.vq_strides), teacher)
+
     def generator_parameters(self) -> Iterable[nn.Parameter]:
-        return self.generator.parameters()
+        params = list(self.generator.parameters())
+        return params + list(self.content.parameters()) if self.content is not None else params
 
     def export(self, model_dir) -> None:
         self.generator.save_pretrained(model_dir)
@@ -66,6 +84,8 @@ class SNACTask(GANCodecTask):
         # All levels in one histogram, level i's codes offset by i * size: usage over the joint vocabulary.
         joint = torch.cat([codes.reshape(codes.shape[0], -1) + i * size for i, codes in enumerate(out.codes)], 1)
         losses = {"commit": out.commit_loss, "codebook": out.codebook_loss}
+        if self.content is not None:
+            losses["content"] = self.content(sum(out.levels[:self.content.levels]), target)
         return GeneratorStep(out.recon, target, losses, joint, size * len(out.codes))
 
     def extra_train_metrics(self, step: int) -> dict[str, float]:
