@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from tts_codec.codecs.snac import SNACCodec
 from tts_codec.config import load_config
@@ -54,7 +53,7 @@ def test_targets_resample_to_16_khz_and_clamp_at_the_last_frame():
     assert targets[0, 0].max() == last and targets[0, 0, 0] == pytest.approx(0.5 * 50 / (24000 / 512) - 0.5)
 
 
-def test_loss_is_one_minus_the_cosine_after_the_projection():
+def test_loss_is_one_minus_the_cosine_to_the_standardised_teacher_after_the_projection():
     torch.manual_seed(0)
     distill = ContentDistillation(3, RampTeacher(), 16000, 25.0, 1)
     latent = torch.randn(2, 3, 10)
@@ -62,18 +61,28 @@ def test_loss_is_one_minus_the_cosine_after_the_projection():
     loss = distill(latent, wav)
     projected = torch.einsum("dc,bct->bdt", distill.proj.weight[..., 0], latent) + distill.proj.bias[:, None]
     target = distill.targets(wav, 10)
-    cos = (projected * target).sum(1) / (projected.norm(dim=1) * target.norm(dim=1))
-    assert loss.item() == pytest.approx((1 - cos).mean().item(), abs=1e-6)
-    # the loss falls to zero when the projection reproduces the teacher
+    mean = target.mean((0, 2), keepdim=True)
+    var = target.var((0, 2), unbiased=False, keepdim=True)
+    standard = (target - mean) / torch.sqrt(var + 1e-5)  # training mode: the batch's statistics per channel
+    cos = (projected * standard).sum(1) / (projected.norm(dim=1) * standard.norm(dim=1)).clamp(min=1e-8)
+    assert loss.item() == pytest.approx((1 - cos).mean().item(), abs=1e-5)
+    # the running statistics moved towards the batch's (momentum 0.01) and validation uses them
+    assert distill.norm.running_mean[0].item() == pytest.approx(0.01 * mean[0, 0, 0].item())
+
+
+def test_loss_is_zero_when_the_projection_reproduces_the_standardised_teacher():
+    distill = ContentDistillation(2, RampTeacher(), 16000, 25.0, 1).eval()
+    wav = torch.zeros(2, 16000)
+    target = distill.targets(wav, 10)
     with torch.no_grad():
+        distill.norm.running_mean.copy_(torch.tensor([9.0, 1.0, 0.0, 0.0]))
+        distill.norm.running_var.copy_(torch.tensor([4.0, 1.0, 1.0, 1.0]))
         distill.proj.weight.zero_()
         distill.proj.bias.zero_()
         distill.proj.weight[0, 0, 0] = 1.0
-        distill.proj.weight[1, 1, 0] = 1.0
-    ramp = target[:, :2] + torch.tensor([0.0, 0.0])[None, :, None]
-    exact = torch.cat([ramp, torch.zeros(2, 1, 10)], 1)
-    assert distill(exact, wav).item() == pytest.approx(0.0, abs=1e-6)
-    assert F.cosine_similarity(distill.proj(exact), target, dim=1).min() > 0.999999
+    latent = torch.cat([(target[:, :1] - 9.0) / 2.0, torch.zeros(2, 1, 10)], 1)  # the channel that varies
+    assert distill(latent, wav).item() == pytest.approx(0.0, abs=1e-5)
+    assert distill(-latent, wav).item() == pytest.approx(2.0, abs=1e-5)
 
 
 @pytest.fixture
