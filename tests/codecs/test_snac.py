@@ -105,6 +105,8 @@ def test_training_forward_matches_the_package_quantizer(codec):
         z = codec.model.encoder(wav)
         z_q, expected = codec.model.quantizer(z)
         torch.testing.assert_close(out.recon, codec.model.decoder(z_q))
+        torch.testing.assert_close(sum(out.levels), z_q)  # each level's contribution, summed, feeds the decoder
+    assert [level.shape for level in out.levels] == [z_q.shape] * 3
     assert [torch.equal(c, e) for c, e in zip(out.codes, expected)] == [True] * 3
     assert out.recon.shape == wav.shape and out.commit_loss > 0 and out.codebook_loss > 0
     out.commit_loss.backward()  # the commitment term trains the encoder, not the codebook
