@@ -132,6 +132,7 @@ def test_a_training_run_logs_the_content_term_and_exports_a_plain_snac(tmp_path,
     ({"content_distill": {"teacher": "hubert"}}, "content_distill.teacher must be one of"),
     ({"content_distill": {"layer": 3}}, "content_distill.layer is not a key"),
     ({"content_distill": [1]}, "content_distill must be a mapping"),
+    ({"content_distill": {"model_dir": "/nonexistent/whisper"}}, "content_distill.model_dir /nonexistent/whisper"),
     ({"loss_weights": {"content": 0.0}}, "content_distill needs a positive loss_weights.content"),
     ({"content_distill": None}, "loss_weights.content is set but there is no content_distill section"),
 ])

@@ -15,6 +15,7 @@ rewarded predicting it (measured on 24 dev utterances: the first run's loss sat 
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -70,10 +71,14 @@ class ContentDistillation(nn.Module):
         if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= num_levels:
             raise UserError(f"config content_distill.levels must be an integer in [1, {num_levels}] (the "
                             f"quantizer levels summed, coarsest first), not {levels!r}")
+        model_dir = conf.get("model_dir")
+        if model_dir is not None and not (Path(str(model_dir)) / "model.bin").is_file():
+            raise UserError(f"config content_distill.model_dir {model_dir} has no model.bin (a CTranslate2 Whisper "
+                            "directory is needed; nothing is downloaded)")
         if teacher is None:
             from tts_codec.codecs.bicodec.whisper_features import WhisperEncoderFeatures
 
-            teacher = WhisperEncoderFeatures(conf.get("model_dir"), str(conf.get("compute_type", "int8")))
+            teacher = WhisperEncoderFeatures(model_dir, str(conf.get("compute_type", "int8")))
         return cls(latent_dim, teacher, sample_rate, frame_rate, levels)
 
     @torch.no_grad()
