@@ -25,6 +25,7 @@ from tts_codec.testing.hostile import Case, bad_numbers, check_case, data_dir, r
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_TINY = REPO / "conf" / "train" / "bicodec_tiny.yaml"
+SNAC_TRAIN_TINY = REPO / "conf" / "train" / "snac_tiny.yaml"
 CODEC_TINY = REPO / "conf" / "codec" / "bicodec_tiny.yaml"
 
 
@@ -225,6 +226,13 @@ def _train(ws: Path, *extra, config: Path = TRAIN_TINY, train: Path | None = Non
             "--max_steps", "1", *extra]
 
 
+def _snac_distill(ws: Path, content_distill: str) -> list:
+    """The tiny SNAC training config with a `content_distill` section (weight set) written as given."""
+    config = ws / "distill.yaml"
+    config.write_text(f"base: {SNAC_TRAIN_TINY}\nloss_weights: {{content: 1.0}}\ncontent_distill: {content_distill}\n")
+    return _train(ws, config=config)
+
+
 def _truncated_last_ckpt(ws: Path) -> list:
     """An experiment whose last.ckpt a killed copy cut in half."""
     ckpt = ws / "exp" / "checkpoints" / "last.ckpt"
@@ -252,6 +260,12 @@ TRAIN = [
     Case("train_codec", "batch_size_one", lambda ws: _train(ws, "--batch_size", "1"), "data.batch_size is 1"),
     Case("train_codec", "seed_negative", lambda ws: _train(ws, "--seed", "-1"), "--seed"),
     Case("train_codec", "unknown_option", lambda ws: _train(ws, "--frobnicate"), "--frobnicate"),
+    Case("train_codec", "content_distill_model_dir_missing",
+         lambda ws: _snac_distill(ws, f"{{model_dir: {ws / 'whisper'}}}"), "content_distill.model_dir {ws}/whisper"),
+    Case("train_codec", "content_distill_levels_beyond_the_codec", lambda ws: _snac_distill(ws, "{levels: 9}"),
+         "content_distill.levels"),
+    Case("train_codec", "content_distill_unknown_teacher", lambda ws: _snac_distill(ws, "{teacher: hubert}"),
+         "content_distill.teacher"),
     Case("train_codec", "init_from_missing", lambda ws: _train(ws, "--init_from", ws / "start"),
          "init_from: {ws}/start is not a directory"),
     Case("train_codec", "init_from_not_a_model_dir", lambda ws: (ws / "start").mkdir() or _train(
