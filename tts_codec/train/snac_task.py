@@ -16,7 +16,7 @@ from tts_codec.data.codec_dataset import CodecDataModule, CodecSegmentDataset, S
 from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
 from tts_codec.train.codebook_stats import codebook_stats
-from tts_codec.train.content_distill import ContentDistillation
+from tts_codec.train.content_distill import ContentDistillation, Teacher
 from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class SNACTask(GANCodecTask):
         teacher: the content teacher when `content_distill` is set (default: built from that section).
     """
 
-    def __init__(self, config: dict[str, Any], generator: nn.Module | None = None, teacher=None):
+    def __init__(self, config: dict[str, Any], generator: nn.Module | None = None, teacher: Teacher | None = None):
         super().__init__(config)
         if generator is None:
             from tts_codec.codecs.snac import SNACCodec
@@ -53,7 +53,7 @@ class SNACTask(GANCodecTask):
         self.content = self._content_distillation(config, teacher)
         self.apply_finetune()
 
-    def _content_distillation(self, config: Mapping[str, Any], teacher) -> ContentDistillation | None:
+    def _content_distillation(self, config: Mapping[str, Any], teacher: Teacher | None) -> ContentDistillation | None:
         """The `content` term's module when `content_distill` is set (which then needs `loss_weights.content`)."""
         conf = config.get("content_distill")
         if conf is None:
