@@ -89,15 +89,26 @@ class Attention(nn.Module):
         return self._heads(k), self._heads(v)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None,
-                kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """x (B, T, D) -> (B, T, D); mask broadcastable to (B, H, T, K), True = attend."""
+                kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+                weights: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, T, D) -> (B, T, D); mask broadcastable to (B, H, T, K), True = attend. Given a `weights` list, the
+        attention probabilities (B, H, T, K) are appended to it (an explicit softmax instead of the fused kernel:
+        training's guided attention reads them)."""
         if self.cross:
             q, (k, v) = self._heads(self.q(x)), kv
         else:
             q, k, v = (self._heads(t) for t in self.qkv(x).chunk(3, dim=-1))
             if cache is not None:
                 k, v = cache.extend(k, v)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        if weights is None:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        else:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            probs = scores.softmax(dim=-1)
+            weights.append(probs)
+            y = probs @ v
         b, _, t, _ = y.shape
         return self.out(y.transpose(1, 2).reshape(b, t, -1))
 
@@ -113,10 +124,11 @@ class Block(nn.Module):
         self.norm_ff = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, ffn), nn.Mish(), nn.Linear(ffn, dim))
 
-    def forward(self, x, mask=None, cache=None, memory_kv=None, memory_mask=None) -> torch.Tensor:
+    def forward(self, x, mask=None, cache=None, memory_kv=None, memory_mask=None, cross_weights=None) -> torch.Tensor:
+        """`cross_weights`: a list that receives the cross-attention probabilities (see `Attention.forward`)."""
         x = x + self.attn(self.norm_self(x), mask, cache)
         if self.cross is not None:
-            x = x + self.cross(self.norm_cross(x), memory_mask, kv=memory_kv)
+            x = x + self.cross(self.norm_cross(x), memory_mask, kv=memory_kv, weights=cross_weights)
         return x + self.ff(self.norm_ff(x))
 
 
@@ -173,8 +185,10 @@ class Stack(nn.Module):
         return [block.cross.memory_kv(memory) for block in self.blocks]
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None, caches: list[KVCache] | None = None,
-                memory_kv=None, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, T, D); key_mask (B, T) True = real token (non-causal stacks); memory_mask (B, M) likewise."""
+                memory_kv=None, memory_mask: torch.Tensor | None = None,
+                cross_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, T, D); key_mask (B, T) True = real token (non-causal stacks); memory_mask (B, M) likewise;
+        `cross_weights` receives each layer's cross-attention probabilities (B, H, T, M)."""
         mask = None
         if self.causal and x.shape[1] > 1:  # one new query may see every key: no mask (a faster attention path)
             past = caches[0].length if caches else 0
@@ -183,7 +197,8 @@ class Stack(nn.Module):
             mask = key_mask[:, None, None, :]
         mem_mask = None if memory_mask is None else memory_mask[:, None, None, :]
         for i, block in enumerate(self.blocks):
-            x = block(x, mask, caches[i] if caches else None, memory_kv[i] if memory_kv else None, mem_mask)
+            x = block(x, mask, caches[i] if caches else None, memory_kv[i] if memory_kv else None, mem_mask,
+                      cross_weights)
         return x
 
     def step(self, x: torch.Tensor, caches: list[KVCache], steps: list[BlockStep], memory_kv=None,

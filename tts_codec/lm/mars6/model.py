@@ -121,14 +121,16 @@ class Mars6(nn.Module):
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, speaker: torch.Tensor, patches: torch.Tensor,
                 style: torch.Tensor | None = None, drop: torch.Tensor | None = None,
-                global_patches: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                global_patches: torch.Tensor | None = None,
+                cross_weights: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced logits (B, S, P, V) for target patches (B, S, P) (EOS-padded), and the global hidden
         states (B, S, D). `global_patches` (default `patches`) are the past patches the global decoder reads: training
-        may pass a corrupted copy (`tts_codec.train.lm.mars6_task.corrupt_patch_inputs`)."""
+        may pass a corrupted copy (`tts_codec.train.lm.mars6_task.corrupt_patch_inputs`). `cross_weights` receives
+        the global decoder's cross-attention probabilities per layer, (B, H, S, M) (guided attention)."""
         memory = self.encode(text, text_mask, speaker, style, drop)
         past = patches if global_patches is None else global_patches
         hidden = self.global_decoder(self.global_inputs(past), memory_kv=self.global_decoder.memory_kv(
-            memory.states), memory_mask=memory.mask)
+            memory.states), memory_mask=memory.mask, cross_weights=cross_weights)
         b, s, p = patches.shape
         logits = self.local_logits(hidden.reshape(b * s, -1), patches.reshape(b * s, p))
         return logits.view(b, s, p, -1), hidden

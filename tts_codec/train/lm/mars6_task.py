@@ -29,11 +29,12 @@ from tts_codec.errors import UserError
 from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
 from tts_codec.lm.mars6.text import Mars6Text
+from tts_codec.train.lm.guided_attention import guided_attention_loss, guided_attention_settings
 from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
 from tts_codec.train.lm.spark_task import SparkLMTask, input_noise_share, set_dir
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
 
-LOSS_NAMES = ("ce", "flux")
+LOSS_NAMES = ("ce", "flux", "guided_attention")
 
 
 def flux_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -70,8 +71,9 @@ class Mars6Task(L.LightningModule):
 
     Args:
         config: resolved config: lm_conf, tokenizer_dir, optim/optim_conf, scheduler/scheduler_conf, grad_clip,
-            loss_weights {ce, flux}, data, patch_input_noise (ours, 0 = off: `corrupt_patch_inputs` on the
-            global decoder's training inputs).
+            loss_weights {ce, flux, guided_attention}, data, patch_input_noise (ours, 0 = off:
+            `corrupt_patch_inputs` on the global decoder's training inputs), guided_attention {sigma, heads} (ours,
+            optional: `tts_codec.train.lm.guided_attention`).
     """
 
     optimizer_steps_per_batch = 1
@@ -86,11 +88,13 @@ class Mars6Task(L.LightningModule):
         self.text = Mars6Text.load(require(config, "tokenizer_dir"))
         self.model = Mars6(model_config(config, self.text))
         self.config["lm_conf"] = {**(config.get("lm_conf") or {}), "text_vocab": self.model.cfg.text_vocab}
-        weights = {"ce": 1.0, "flux": 0.0, **(config.get("loss_weights") or {})}
+        weights = {"ce": 1.0, "flux": 0.0, "guided_attention": 0.0, **(config.get("loss_weights") or {})}
         unknown = sorted(set(weights) - set(LOSS_NAMES))
         if unknown:
             raise UserError(f"config loss_weights: unknown {unknown}; known: {list(LOSS_NAMES)}")
         self.loss_weights = {k: float(v) for k, v in weights.items()}
+        self.guided_attention = guided_attention_settings(config, self.loss_weights["guided_attention"],
+                                                          self.model.cfg.heads)
         self.grad_clip = float(config.get("grad_clip", 1.0))
         self.patch_input_noise = input_noise_share(config, "patch_input_noise")
         self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
@@ -100,14 +104,16 @@ class Mars6Task(L.LightningModule):
         optimizer, scheduler = self.build_optimizer(self.model.parameters())
         return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
 
-    def logits(self, batch: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
+    def logits(self, batch: dict[str, torch.Tensor], train: bool,
+               cross_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Teacher-forced logits of a batch; `cross_weights` receives the cross-attention probabilities."""
         rows = batch["patches"].shape[0]
         drop = torch.rand(rows, device=self.device) < self.model.cfg.cond_dropout if train else None
         noisy = None
         if train and self.patch_input_noise:
             noisy = corrupt_patch_inputs(batch["patches"], batch["targets"], self.patch_input_noise)
         logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"], drop=drop,
-                               global_patches=noisy)
+                               global_patches=noisy, cross_weights=cross_weights)
         return logits
 
     def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
@@ -116,12 +122,17 @@ class Mars6Task(L.LightningModule):
         totals = {k: torch.zeros((), device=self.device) for k in ("loss", *LOSS_NAMES)}
         for i, batch in enumerate(steps):
             with micro_batch_sync(self, last=i == len(steps) - 1):
-                logits = self.logits(batch, train=True)
+                attention = [] if self.loss_weights["guided_attention"] else None
+                logits = self.logits(batch, train=True, cross_weights=attention)
                 ce = F.cross_entropy(logits.flatten(0, 2).float(), batch["targets"].reshape(-1), ignore_index=IGNORE,
                                      reduction="sum") / max(count, 1)
                 parts = {"ce": ce}
                 if self.loss_weights["flux"]:
                     parts["flux"] = flux_loss(logits, batch["targets"]) / len(steps)
+                if attention is not None:
+                    patch_mask = (batch["targets"] != IGNORE).all(dim=-1)
+                    parts["guided_attention"] = guided_attention_loss(
+                        attention, batch["text_mask"], patch_mask, **self.guided_attention) / len(steps)
                 loss = sum(self.loss_weights[k] * v for k, v in parts.items())
                 self.manual_backward(loss)
             totals["loss"] += loss.detach()
