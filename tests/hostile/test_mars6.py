@@ -61,7 +61,18 @@ def _spark_codes(ws: Path) -> list:
     return args + ["--codes_dir", ws / "spark" / "codes"]
 
 
+def _guided_attention_config(ws: Path, section: str) -> list:
+    """train_lm arguments with the tiny config plus guided attention at weight 1 and `section`."""
+    args = _lm_args(ws)
+    (ws / "ga.yaml").write_text(f"base: {TINY}\nloss_weights: {{guided_attention: 1.0}}\n{section}\n")
+    return [*args[:1], ws / "ga.yaml", *args[2:]]
+
+
 LM = [
+    Case("train_lm", "mars6_guided_attention_sigma",
+         lambda ws: _guided_attention_config(ws, "guided_attention: {sigma: -1}"), "guided_attention.sigma"),
+    Case("train_lm", "mars6_guided_attention_heads",
+         lambda ws: _guided_attention_config(ws, "guided_attention: {heads: 5}"), "guided_attention.heads"),
     Case("train_lm", "mars6_without_xvectors", lambda ws: _lm_args(ws) + ["--xvector_dir", ws / "data"],
          "{ws}/data/train/xvector.scp: not found"),
     Case("train_lm", "mars6_spark_tokenizer",
