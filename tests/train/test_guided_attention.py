@@ -39,11 +39,11 @@ def test_diagonal_attention_costs_little_and_reversed_attention_much():
     assert guided_attention_loss([reversed_], text, patches).item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_conditioning_slots_and_padding_are_not_penalised():
+def test_conditioning_slots_cost_one_and_padding_nothing():
     text = torch.tensor([[True] * 4 + [False] * 2])
     patches = torch.tensor([[True] * 3 + [False]])
-    on_speaker = one_hot_attention([1, 1, 1, 1], PREFIX + 6)
-    assert guided_attention_loss([on_speaker], text, patches).item() == 0.0
+    on_speaker = one_hot_attention([1, 1, 1, 1], PREFIX + 6)  # the padded 4th row attends the speaker too
+    assert guided_attention_loss([on_speaker], text, patches).item() == pytest.approx(1.0)
     far = one_hot_attention([PREFIX + 3, PREFIX + 3, PREFIX + 3, PREFIX + 5], PREFIX + 6)
     noisy_padding = far.clone()
     noisy_padding[0, 0, 3] = 1.0 / (PREFIX + 6)  # the padded patch row attends anywhere
