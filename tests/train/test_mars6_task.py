@@ -65,8 +65,10 @@ def test_trains_logs_and_exports_a_loadable_model(setup, tmp_path):
 
     task = run(tiny_config(setup[0], max_steps=6), setup, tmp_path / "exp")
     assert task.trainer.global_step == 6
-    tags = set(EventAccumulator(str(tmp_path / "exp" / "tensorboard")).Reload().Tags()["scalars"])
-    assert {"train/loss", "train/ce", "train/flux", "val/loss", "val/acc", "val/acc_l0"} <= tags
+    events = EventAccumulator(str(tmp_path / "exp" / "tensorboard")).Reload()
+    assert {"train/loss", "train/ce", "train/flux", "train/guided_attention", "val/loss", "val/acc", "val/acc_l0",
+            "val/guided_attention"} <= set(events.Tags()["scalars"])
+    assert all(0 < e.value < 1 for e in events.Scalars("val/guided_attention"))  # logged with the term off
     model, text, _ = load_model_dir(tmp_path / "exp" / "model")
     for name, tensor in task.model.state_dict().items():
         assert torch.equal(tensor, model.state_dict()[name]), name

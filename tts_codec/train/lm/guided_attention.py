@@ -43,6 +43,13 @@ def guided_attention_loss(weights: list[torch.Tensor], text_mask: torch.Tensor, 
     """The penalty (module docstring) of cross-attention `weights`, one (B, H, S, PREFIX + N) tensor per layer, for
     text_mask (B, N) and patch_mask (B, S) (True = real); `heads`: only the first `heads` heads of each layer are
     guided (None = all)."""
+    total, rows = guided_attention_sums(weights, text_mask, patch_mask, sigma, heads)
+    return total / max(rows, 1)
+
+
+def guided_attention_sums(weights: list[torch.Tensor], text_mask: torch.Tensor, patch_mask: torch.Tensor,
+                          sigma: float = 0.2, heads: int | None = None) -> tuple[torch.Tensor, int]:
+    """(summed penalty, guided rows) of `guided_attention_loss`, for averages over several batches."""
     text_lengths, patch_lengths = text_mask.sum(1), patch_mask.sum(1)
     total, rows = weights[0].new_zeros(()), 0
     for layer in weights:
@@ -53,7 +60,7 @@ def guided_attention_loss(weights: list[torch.Tensor], text_mask: torch.Tensor, 
         conditioning = guided[..., :PREFIX].float().sum(-1) * real_rows[:, None]
         total = total + (guided[..., PREFIX:].float() * penalty[:, None]).sum() + conditioning.sum()
         rows += h * int(patch_lengths.sum())
-    return total / max(rows, 1)
+    return total, rows
 
 
 def guided_attention_settings(config: dict[str, Any], weight: float, heads_per_layer: int) -> dict[str, Any]:

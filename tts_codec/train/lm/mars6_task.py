@@ -10,8 +10,10 @@ Genuine repeats in the data are not penalised, the term is bounded in [0, 1] and
 already right; weight it with `loss_weights.flux` (0 = off, the default).
 
 One training batch = one optimiser step of `data.accumulate_grad_batches` micro-batches; the CE is summed over the
-target tokens of the step and divided by their count. Logs `train/loss`, `train/ce`, `train/flux`, `val/loss`,
-`val/acc` and `val/acc_l0` (accuracy of the coarsest token).
+target tokens of the step and divided by their count. Logs `train/loss`, `train/ce`, `train/flux`,
+`train/guided_attention`, `val/loss`, `val/acc`, `val/acc_l0` (accuracy of the coarsest token) and
+`val/guided_attention` (for every run, the term's penalty of the validation cross-attention: how far from the
+text-patch diagonal it looks; sigma 0.2 and every head unless the run sets them).
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from tts_codec.errors import UserError
 from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
 from tts_codec.lm.mars6.text import Mars6Text
-from tts_codec.train.lm.guided_attention import guided_attention_loss, guided_attention_settings
+from tts_codec.train.lm.guided_attention import (guided_attention_loss, guided_attention_settings,
+                                                guided_attention_sums)
 from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
 from tts_codec.train.lm.spark_task import SparkLMTask, input_noise_share, set_dir
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
@@ -146,12 +149,16 @@ class Mars6Task(L.LightningModule):
 
     def validation_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
         for batch in steps:
-            logits, targets = self.logits(batch, train=False), batch["targets"]
+            attention: list[torch.Tensor] = []
+            logits, targets = self.logits(batch, train=False, cross_weights=attention), batch["targets"]
             valid, hit = targets != IGNORE, logits.argmax(-1) == targets
             ce = F.cross_entropy(logits.flatten(0, 2).float(), targets.reshape(-1), ignore_index=IGNORE,
                                  reduction="sum")
+            off_diagonal, rows = guided_attention_sums(attention, batch["text_mask"], valid.all(-1),
+                                                       **self.guided_attention)
             for key, value in (("loss_sum", ce), ("tokens", valid.sum()), ("hits", (hit & valid).sum()),
-                               ("l0_hits", (hit & valid)[..., 0].sum()), ("l0_tokens", valid[..., 0].sum())):
+                               ("l0_hits", (hit & valid)[..., 0].sum()), ("l0_tokens", valid[..., 0].sum()),
+                               ("attention_sum", off_diagonal), ("attention_rows", rows)):
                 self._val[key] = self._val.get(key, torch.zeros((), device=self.device, dtype=torch.float64)) + value
 
     def on_validation_epoch_end(self) -> None:
@@ -162,7 +169,8 @@ class Mars6Task(L.LightningModule):
                                                              reduce_op="sum").tolist()))
         tokens = max(sums["tokens"], 1.0)
         metrics = {"val/loss": sums["loss_sum"] / tokens, "val/acc": sums["hits"] / tokens,
-                   "val/acc_l0": sums["l0_hits"] / max(sums["l0_tokens"], 1.0)}
+                   "val/acc_l0": sums["l0_hits"] / max(sums["l0_tokens"], 1.0),
+                   "val/guided_attention": sums["attention_sum"] / max(sums["attention_rows"], 1.0)}
         self.log_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in metrics.items()}, rank_zero_only=True)
 
     def export(self, model_dir: str | Path) -> None:
