@@ -61,14 +61,21 @@ def _spark_codes(ws: Path) -> list:
     return args + ["--codes_dir", ws / "spark" / "codes"]
 
 
+def _option_config(ws: Path, section: str) -> list:
+    """train_lm arguments with the tiny config plus `section`."""
+    args = _lm_args(ws)
+    (ws / "option.yaml").write_text(f"base: {TINY}\n{section}\n")
+    return [*args[:1], ws / "option.yaml", *args[2:]]
+
+
 def _guided_attention_config(ws: Path, section: str) -> list:
     """train_lm arguments with the tiny config plus guided attention at weight 1 and `section`."""
-    args = _lm_args(ws)
-    (ws / "ga.yaml").write_text(f"base: {TINY}\nloss_weights: {{guided_attention: 1.0}}\n{section}\n")
-    return [*args[:1], ws / "ga.yaml", *args[2:]]
+    return _option_config(ws, f"loss_weights: {{guided_attention: 1.0}}\n{section}")
 
 
 LM = [
+    Case("train_lm", "mars6_level_restricted_loss_not_bool",
+         lambda ws: _option_config(ws, "level_restricted_loss: sometimes"), "level_restricted_loss"),
     Case("train_lm", "mars6_guided_attention_sigma",
          lambda ws: _guided_attention_config(ws, "guided_attention: {sigma: -1}"), "guided_attention.sigma"),
     Case("train_lm", "mars6_guided_attention_heads",

@@ -113,11 +113,26 @@ class Mars6(nn.Module):
         bos = self.bos.expand(patches.shape[0], 1, -1)
         return torch.cat([bos, self.patch_embed(patches[:, :-1])], dim=1)
 
-    def local_logits(self, hidden: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
-        """hidden (N, D) global vectors, patches (N, P) their targets -> (N, P, V) logits (teacher forced)."""
+    def local_states(self, hidden: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        """hidden (N, D) global vectors, patches (N, P) their targets -> (N, P, D) local decoder outputs (teacher
+        forced), the inputs of the output head."""
         x = torch.cat([self.to_local(hidden)[:, None], self.local_embed(patches[:, :-1])], dim=1)
         x = x + self.local_position.weight[: x.shape[1]]
-        return self.head(self.local_decoder(x))
+        return self.local_decoder(x)
+
+    def forward_states(self, text: torch.Tensor, text_mask: torch.Tensor, speaker: torch.Tensor,
+                       patches: torch.Tensor, style: torch.Tensor | None = None, drop: torch.Tensor | None = None,
+                       global_patches: torch.Tensor | None = None,
+                       cross_weights: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` without the output head: local decoder outputs (B, S, P, D) and global hidden states (B, S, D).
+        Training that scores only some rows of the head (`tts_codec.train.lm.level_loss`) starts from these."""
+        memory = self.encode(text, text_mask, speaker, style, drop)
+        past = patches if global_patches is None else global_patches
+        hidden = self.global_decoder(self.global_inputs(past), memory_kv=self.global_decoder.memory_kv(
+            memory.states), memory_mask=memory.mask, cross_weights=cross_weights)
+        b, s, p = patches.shape
+        states = self.local_states(hidden.reshape(b * s, -1), patches.reshape(b * s, p))
+        return states.view(b, s, p, -1), hidden
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, speaker: torch.Tensor, patches: torch.Tensor,
                 style: torch.Tensor | None = None, drop: torch.Tensor | None = None,
@@ -127,13 +142,9 @@ class Mars6(nn.Module):
         states (B, S, D). `global_patches` (default `patches`) are the past patches the global decoder reads: training
         may pass a corrupted copy (`tts_codec.train.lm.mars6_task.corrupt_patch_inputs`). `cross_weights` receives
         the global decoder's cross-attention probabilities per layer, (B, H, S, M) (guided attention)."""
-        memory = self.encode(text, text_mask, speaker, style, drop)
-        past = patches if global_patches is None else global_patches
-        hidden = self.global_decoder(self.global_inputs(past), memory_kv=self.global_decoder.memory_kv(
-            memory.states), memory_mask=memory.mask, cross_weights=cross_weights)
-        b, s, p = patches.shape
-        logits = self.local_logits(hidden.reshape(b * s, -1), patches.reshape(b * s, p))
-        return logits.view(b, s, p, -1), hidden
+        states, hidden = self.forward_states(text, text_mask, speaker, patches, style, drop, global_patches,
+                                             cross_weights)
+        return self.head(states), hidden
 
     # ------------------------------------------------------------------ decoding steps
     def global_step(self, inputs: torch.Tensor, memory: Memory, memory_kv, caches: list[KVCache] | None,

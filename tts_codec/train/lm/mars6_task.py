@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import lightning as L
 import torch
@@ -33,6 +33,7 @@ from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
 from tts_codec.lm.mars6.text import Mars6Text
 from tts_codec.train.lm.guided_attention import (guided_attention_loss, guided_attention_settings,
                                                 guided_attention_sums)
+from tts_codec.train.lm.level_loss import level_cross_entropy, level_hits, level_scores
 from tts_codec.train.lm.manual_step import finish_step, micro_batch_sync
 from tts_codec.train.lm.spark_task import SparkLMTask, input_noise_share, set_dir
 from tts_codec.train.rng_state import load_rng_states, save_rng_states
@@ -41,7 +42,8 @@ LOSS_NAMES = ("ce", "flux", "guided_attention")
 
 
 def flux_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The anti-repetition term (module docstring) from logits (B, S, P, V) and targets (B, S, P)."""
+    """The anti-repetition term (module docstring) from logits (B, S, P, V) and targets (B, S, P); only position 0
+    is read, so the level-restricted scores of level 0 (B, S, 1, C+1) with their targets serve as well."""
     l0 = targets[:, :, 0]
     prev, cur = l0[:, :-1], l0[:, 1:]
     moved = (prev != IGNORE) & (cur != IGNORE) & (prev != cur)
@@ -50,6 +52,17 @@ def flux_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     probs = torch.softmax(logits[:, 1:, 0].float(), dim=-1)  # (B, S-1, V)
     mass = probs.gather(-1, prev.clamp(min=0)[..., None])[..., 0]
     return mass[moved].mean()
+
+
+class BatchScores(NamedTuple):
+    """What a teacher-forced batch gives the losses and metrics: the summed CE of its targets, which positions the
+    argmax gets right (B, S, P), and the logits and targets of position 0 for the flux term (either the whole head's
+    or the level-restricted rows', `tts_codec.train.lm.level_loss`)."""
+
+    ce_sum: torch.Tensor
+    hits: torch.Tensor
+    l0_logits: torch.Tensor
+    l0_targets: torch.Tensor
 
 
 def corrupt_patch_inputs(patches: torch.Tensor, targets: torch.Tensor, rate: float) -> torch.Tensor:
@@ -76,7 +89,8 @@ class Mars6Task(L.LightningModule):
         config: resolved config: lm_conf, tokenizer_dir, optim/optim_conf, scheduler/scheduler_conf, grad_clip,
             loss_weights {ce, flux, guided_attention}, data, patch_input_noise (ours, 0 = off:
             `corrupt_patch_inputs` on the global decoder's training inputs), guided_attention {sigma, heads} (ours,
-            optional: `tts_codec.train.lm.guided_attention`).
+            optional: `tts_codec.train.lm.guided_attention`), level_restricted_loss (ours, default false: training
+            and validation score each position against its level's rows only, `tts_codec.train.lm.level_loss`).
     """
 
     optimizer_steps_per_batch = 1
@@ -100,6 +114,9 @@ class Mars6Task(L.LightningModule):
                                                           self.model.cfg.heads)
         self.grad_clip = float(config.get("grad_clip", 1.0))
         self.patch_input_noise = input_noise_share(config, "patch_input_noise")
+        self.level_restricted = config.get("level_restricted_loss", False)
+        if not isinstance(self.level_restricted, bool):
+            raise UserError(f"config level_restricted_loss: true or false, got {self.level_restricted!r}")
         self.build_optimizer([torch.nn.Parameter(torch.zeros(1, device="cpu"))])  # bad optim settings fail now
         self._val: dict[str, torch.Tensor] = {}
 
@@ -107,17 +124,35 @@ class Mars6Task(L.LightningModule):
         optimizer, scheduler = self.build_optimizer(self.model.parameters())
         return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
 
-    def logits(self, batch: dict[str, torch.Tensor], train: bool,
+    def states(self, batch: dict[str, torch.Tensor], train: bool,
                cross_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Teacher-forced logits of a batch; `cross_weights` receives the cross-attention probabilities."""
+        """Teacher-forced local decoder outputs (B, S, P, D) of a batch (training draws the conditioning dropout and
+        the patch input noise); `cross_weights` receives the cross-attention probabilities."""
         rows = batch["patches"].shape[0]
         drop = torch.rand(rows, device=self.device) < self.model.cfg.cond_dropout if train else None
         noisy = None
         if train and self.patch_input_noise:
             noisy = corrupt_patch_inputs(batch["patches"], batch["targets"], self.patch_input_noise)
-        logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"], drop=drop,
-                               global_patches=noisy, cross_weights=cross_weights)
-        return logits
+        states, _ = self.model.forward_states(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"],
+                                              drop=drop, global_patches=noisy, cross_weights=cross_weights)
+        return states
+
+    def logits(self, batch: dict[str, torch.Tensor], train: bool,
+               cross_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Teacher-forced logits (B, S, P, V) of a batch over the whole head."""
+        return self.model.head(self.states(batch, train, cross_weights))
+
+    def scores(self, batch: dict[str, torch.Tensor], train: bool,
+               cross_weights: list[torch.Tensor] | None = None) -> BatchScores:
+        """The batch's CE, hits and flux inputs, over the whole head or (level_restricted_loss) the level rows."""
+        states, targets = self.states(batch, train, cross_weights), batch["targets"]
+        if self.level_restricted:
+            cfg = self.model.cfg
+            levels = level_scores(states, self.model.head.weight, targets, cfg.levels, cfg.codebook_size)
+            return BatchScores(level_cross_entropy(levels), level_hits(levels), levels.logits[0], levels.targets[0])
+        logits = self.model.head(states)
+        ce = F.cross_entropy(logits.flatten(0, 2).float(), targets.reshape(-1), ignore_index=IGNORE, reduction="sum")
+        return BatchScores(ce, logits.argmax(-1) == targets, logits, targets)
 
     def training_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
         count = sum(int((b["targets"] != IGNORE).sum()) for b in steps)
@@ -126,12 +161,10 @@ class Mars6Task(L.LightningModule):
         for i, batch in enumerate(steps):
             with micro_batch_sync(self, last=i == len(steps) - 1):
                 attention = [] if self.loss_weights["guided_attention"] else None
-                logits = self.logits(batch, train=True, cross_weights=attention)
-                ce = F.cross_entropy(logits.flatten(0, 2).float(), batch["targets"].reshape(-1), ignore_index=IGNORE,
-                                     reduction="sum") / max(count, 1)
-                parts = {"ce": ce}
+                scores = self.scores(batch, train=True, cross_weights=attention)
+                parts = {"ce": scores.ce_sum / max(count, 1)}
                 if self.loss_weights["flux"]:
-                    parts["flux"] = flux_loss(logits, batch["targets"]) / len(steps)
+                    parts["flux"] = flux_loss(scores.l0_logits, scores.l0_targets) / len(steps)
                 if attention is not None:
                     patch_mask = (batch["targets"] != IGNORE).all(dim=-1)
                     parts["guided_attention"] = guided_attention_loss(
@@ -150,10 +183,8 @@ class Mars6Task(L.LightningModule):
     def validation_step(self, steps: list[dict[str, Any]], batch_idx: int) -> None:
         for batch in steps:
             attention: list[torch.Tensor] = []
-            logits, targets = self.logits(batch, train=False, cross_weights=attention), batch["targets"]
-            valid, hit = targets != IGNORE, logits.argmax(-1) == targets
-            ce = F.cross_entropy(logits.flatten(0, 2).float(), targets.reshape(-1), ignore_index=IGNORE,
-                                 reduction="sum")
+            scores, targets = self.scores(batch, train=False, cross_weights=attention), batch["targets"]
+            valid, hit, ce = targets != IGNORE, scores.hits, scores.ce_sum
             off_diagonal, rows = guided_attention_sums(attention, batch["text_mask"], valid.all(-1),
                                                        **self.guided_attention)
             for key, value in (("loss_sum", ce), ("tokens", valid.sum()), ("hits", (hit & valid).sum()),
