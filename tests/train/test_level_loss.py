@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from tts_codec.data.lm_dataset import IGNORE
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.patches import level_allowed
-from tts_codec.train.lm.level_loss import level_cross_entropy, level_hits, level_scores
+from tts_codec.train.lm.level_loss import LevelScores, level_cross_entropy, level_hits, level_scores
 
 from .test_mars6_task import run, setup, tiny_config  # noqa: F401  (setup is a fixture)
 
@@ -28,6 +28,11 @@ def random_case(seed: int = 0):
     targets[1, 2] = IGNORE  # padding
     targets[1, 1, 4] = VOCAB - 1  # EOS inside a patch (allowed at every position)
     return states, weight, targets
+
+
+def scores_of_row(scores: LevelScores, i: int) -> LevelScores:
+    """The scores of batch row i alone."""
+    return LevelScores([x[i:i + 1] for x in scores.logits], [t[i:i + 1] for t in scores.targets])
 
 
 def masked_logits(states: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -93,3 +98,37 @@ def test_a_non_boolean_option_is_refused(setup):
     config["level_restricted_loss"] = "yes"
     with pytest.raises(UserError, match="level_restricted_loss"):
         Mars6Task(config)
+
+
+def test_mask_to_levels_is_the_masked_head_and_keeps_padded_targets_finite():
+    from tts_codec.lm.mars6.patches import mask_to_levels
+    from tts_codec.train.lm.orpo import mean_token_logp
+
+    states, weight, targets = random_case(3)
+    logits = states @ weight.t()
+    masked = mask_to_levels(logits, LEVELS, CODES)
+    assert torch.allclose(torch.log_softmax(masked, -1).exp(), torch.softmax(masked_logits(states, weight), -1))
+    logp = mean_token_logp(masked, targets)  # padded targets gather id 0, outside most levels: must not be NaN
+    assert torch.isfinite(logp).all()
+    scores = level_scores(states, weight, targets, LEVELS, CODES)
+    valid = targets != IGNORE
+    expected = -level_cross_entropy(scores) / valid.sum()
+    assert (logp * valid.sum((1, 2))).sum().item() / valid.sum().item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_orpo_scores_a_restricted_model_within_its_levels(setup, tmp_path):
+    from tts_codec.train.lm.orpo_task import Mars6OrpoTask, collate_pairs
+    from tts_codec.tts.mars6_preference import load_pairs
+
+    from .test_mars6_task import orpo_run
+
+    orpo, pairs_file = orpo_run(setup, tmp_path, 2)
+    task = Mars6OrpoTask({**orpo, "level_restricted_loss": True})
+    batch = collate_pairs(load_pairs(pairs_file), task.model.cfg.eos_id)["chosen"]
+    logp, nll = task.sequence_scores(batch)
+    cfg, targets = task.model.cfg, batch["targets"]
+    states, _ = task.model.forward_states(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"])
+    scores = level_scores(states, task.model.head.weight, targets, cfg.levels, cfg.codebook_size)
+    per_row = torch.stack([level_cross_entropy(scores_of_row(scores, i)) for i in range(len(targets))])
+    assert torch.allclose(-logp * (targets != IGNORE).sum((1, 2)), per_row, rtol=1e-4)
+    assert torch.equal(nll, -logp)

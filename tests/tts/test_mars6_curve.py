@@ -1,6 +1,6 @@
 """mars6_text_reliance on a tiny random MARS6: identical texts give text_gain exactly 0, own_text_loss is the
-cross-entropy of the target's SNAC patch tokens computed by hand through the model (EOS row not counted, the
-quality prefix given), and the model is evaluated in eval mode."""
+cross-entropy of the target's SNAC patch tokens within their levels computed by hand through the model (EOS row
+not counted, the quality prefix given), and the model is evaluated in eval mode."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ import torch
 
 from tts_codec.eval.protocols import MetaEntry
 from tts_codec.lm.mars6.model_dir import load_model_dir
-from tts_codec.lm.mars6.patches import group_patches
+from tts_codec.lm.mars6.patches import group_patches, level_allowed
 from tts_codec.testing.mars6 import SPEAKER_DIM, make_mars6_tokenizer, random_levels
 from tts_codec.testing.mars6_dirs import make_mars6_dir
 from tts_codec.testing.spark_lm import SAMPLE_TEXTS
@@ -39,6 +39,8 @@ def _by_hand(model, text, sentence, levels, speaker, quality=48000) -> float:
         logits, _ = model.eval()(ids, torch.ones_like(ids, dtype=torch.bool), torch.from_numpy(speaker)[None],
                                  patches)
     real = patches[0, :-1]  # the EOS row is not counted
+    allowed = level_allowed(cfg.levels, cfg.codebook_size)  # each position within its level + EOS, as decoding
+    logits = logits.masked_fill(~allowed, float("-inf"))
     return float(torch.nn.functional.cross_entropy(logits[0, :-1].reshape(-1, logits.shape[-1]), real.reshape(-1)))
 
 

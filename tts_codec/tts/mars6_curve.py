@@ -148,8 +148,11 @@ def mars6_text_reliance(model: Any, text: Any, entries: Sequence[Any], codes: Ma
     patches + EOS row) with the same speaker conditioning for both texts: the target's own x-vector (`speakers`),
     as every training utterance is conditioned on its own. The model runs in eval mode with no conditioning dropout
     and clean global-decoder inputs; the EOS row is not counted (as the Spark curve does not count its end token).
+    Each position is scored within its level's codes + EOS (`mask_to_levels`), the distribution decoding samples
+    from, so runs trained with and without `level_restricted_loss` compare.
     """
     from tts_codec.lm.mars6.examples import collate_examples, make_example
+    from tts_codec.lm.mars6.patches import mask_to_levels
     from tts_codec.train.lm.orpo import mean_token_logp
 
     model.eval()
@@ -162,6 +165,7 @@ def mars6_text_reliance(model: Any, text: Any, entries: Sequence[Any], codes: Ma
         device = next(model.parameters()).device
         batch = {k: v.to(device) for k, v in batch.items()}
         logits, _ = model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"])
+        logits = mask_to_levels(logits, cfg.levels, cfg.codebook_size)
         return float(-mean_token_logp(logits[:, :-1], batch["targets"][:, :-1])[0])
 
     return text_gain(entries, loss)  # under inference mode

@@ -63,3 +63,10 @@ def level_allowed(levels: Sequence[int], codebook_size: int) -> torch.Tensor:
         allowed[p, k * codebook_size:(k + 1) * codebook_size] = True
     allowed[:, -1] = True
     return allowed
+
+
+def mask_to_levels(logits: torch.Tensor, levels: Sequence[int], codebook_size: int) -> torch.Tensor:
+    """Logits (..., P, V) with every id outside each position's level (and not EOS) at a large negative value: the
+    distribution decoding samples from. Finite, so a log-softmax gathered at a padded target times 0 stays 0."""
+    allowed = level_allowed(levels, codebook_size).to(logits.device)
+    return logits.masked_fill(~allowed, -1e9 if logits.dtype == torch.float32 else torch.finfo(logits.dtype).min)

@@ -19,6 +19,7 @@ from tts_codec.config import require
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.examples import Mars6Example, collate_examples
 from tts_codec.lm.mars6.model_dir import WEIGHTS
+from tts_codec.lm.mars6.patches import mask_to_levels
 from tts_codec.train.lm.datamodule import LMDataModule
 from tts_codec.train.lm.manual_step import finish_step
 from tts_codec.train.lm.mars6_task import Mars6Task
@@ -45,6 +46,8 @@ class Mars6OrpoTask(Mars6Task):
     def sequence_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(B,) mean token log-prob and mean NLL of each sequence (conditioning never dropped)."""
         logits, _ = self.model(batch["text"], batch["text_mask"], batch["speaker"], batch["patches"])
+        if self.level_restricted:  # the model was trained on its levels' rows only: score what decoding samples
+            logits = mask_to_levels(logits, self.model.cfg.levels, self.model.cfg.codebook_size)
         logp = mean_token_logp(logits, batch["targets"])
         return logp, -logp
 
