@@ -96,7 +96,7 @@ def test_the_term_trains_the_cross_attention_and_is_logged(setup, tmp_path):  # 
     data.setup("fit")
     batch = next(iter(data.train_dataloader()))[0]
     attention: list[torch.Tensor] = []
-    task.logits(batch, train=False, cross_weights=attention)
+    task.model.head(task.states(batch, train=False, cross_weights=attention))  # the whole forward, head included
     loss = guided_attention_loss(attention, batch["text_mask"], (batch["targets"] != IGNORE).all(-1))
     loss.backward()
     block = task.model.global_decoder.blocks[0]

@@ -66,7 +66,7 @@ def level_allowed(levels: Sequence[int], codebook_size: int) -> torch.Tensor:
 
 
 def mask_to_levels(logits: torch.Tensor, levels: Sequence[int], codebook_size: int) -> torch.Tensor:
-    """Logits (..., P, V) with every id outside each position's level (and not EOS) at a large negative value: the
+    """Logits (..., P, V) with every id outside each position's level (and not EOS) at the dtype's lowest value: the
     distribution decoding samples from. Finite, so a log-softmax gathered at a padded target times 0 stays 0."""
     allowed = level_allowed(levels, codebook_size).to(logits.device)
-    return logits.masked_fill(~allowed, -1e9 if logits.dtype == torch.float32 else torch.finfo(logits.dtype).min)
+    return logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)

@@ -137,11 +137,6 @@ class Mars6Task(L.LightningModule):
                                               drop=drop, global_patches=noisy, cross_weights=cross_weights)
         return states
 
-    def logits(self, batch: dict[str, torch.Tensor], train: bool,
-               cross_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Teacher-forced logits (B, S, P, V) of a batch over the whole head."""
-        return self.model.head(self.states(batch, train, cross_weights))
-
     def scores(self, batch: dict[str, torch.Tensor], train: bool,
                cross_weights: list[torch.Tensor] | None = None) -> BatchScores:
         """The batch's CE, hits and flux inputs, over the whole head or (level_restricted_loss) the level rows."""
