@@ -170,6 +170,48 @@ def test_istft_wave_decoder_keeps_the_encoder_and_tokens_and_round_trips(tmp_pat
     assert torch.equal(loaded.decode(codes), audio)
 
 
+MEL = {"type": "mel", "channels": 16, "num_layers": 1, "intermediate_dim": 24, "n_fft": 2048, "n_mels": 20}
+
+
+def test_mel_wave_encoder_keeps_the_streams_and_round_trips(tmp_path):
+    """Ours (`wave_encoder: {type: mel}`): the package's encoder is replaced by the log-mel ConvNeXt; the token
+    streams keep SNAC's rates and codebooks, the encoder trains, and the saved model reloads with the same codes."""
+    plain = seeded(lambda: build_codec(tiny_config())).eval()
+    mel = seeded(lambda: build_codec({**tiny_config(), "wave_encoder": MEL, "wave_decoder": ISTFT})).eval()
+    assert type(mel.model.encoder).__name__ == "MelConvNeXtEncoder" and type(plain.model.encoder).__name__ == "Encoder"
+    assert mel.token_streams == plain.token_streams
+    wav = torch.from_numpy(tone(1.0, 24000))
+    codes = mel.encode(wav)
+    assert {name: tuple(c.shape) for name, c in codes.items()} == \
+        {name: tuple(c.shape) for name, c in plain.encode(wav).items()}
+    audio = mel.decode(codes)
+    assert audio.shape == (1, 1, codes["snac_l2"].shape[-1] * 512)
+    out = mel(torch.randn(2, 1, 2048 * 2))
+    (out.recon.abs().mean() + out.commit_loss).backward()
+    assert mel.model.encoder.backbone.embed.weight.grad.abs().sum() > 0
+    mel.zero_grad(set_to_none=True)
+    mel.save_pretrained(tmp_path / "m")
+    loaded = SNACCodec.from_pretrained(tmp_path / "m")
+    assert loaded.config["wave_encoder"] == MEL
+    for name, tokens in loaded.encode(wav).items():
+        assert torch.equal(tokens, codes[name]), name
+
+
+@pytest.mark.parametrize("wave_encoder, match", [
+    ({"type": "whisper", "channels": 8}, "wave_encoder must be a mapping with type one of"),
+    ({"type": "mel"}, "wave_encoder.channels is required"),
+    ({"type": "mel", "channels": 8, "n_fft": 256}, r"wave_encoder.n_fft \(256\) must be at least the hop"),
+    ({"type": "mel", "channels": 8, "n_mel": 40}, "wave_encoder.n_mel is not read"),
+    ({"type": "mel", "channels": 8, "n_mels": 1.5}, "wave_encoder.n_mels must be a positive integer"),
+    ({"type": "snac", "channels": 8}, "wave_encoder.channels is not read by type 'snac'"),
+    (["mel"], "wave_encoder must be a mapping"),
+])
+def test_wave_encoder_errors_name_the_key(wave_encoder, match):
+    with pytest.raises(UserError, match=match):
+        build_codec({**tiny_config(), "wave_encoder": wave_encoder})
+    assert type(build_codec({**tiny_config(), "wave_encoder": {"type": "snac"}}).model.encoder).__name__ == "Encoder"
+
+
 @pytest.mark.parametrize("wave_decoder, match", [
     ({"type": "vocos", "channels": 8}, "wave_decoder must be a mapping with type one of"),
     ({"type": "istft"}, "wave_decoder.channels is required"),

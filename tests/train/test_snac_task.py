@@ -112,12 +112,15 @@ def test_learning_curve_refuses_a_checkpoint_that_is_not_a_codec_run(tmp_path):
         load_checkpoint_codec(tmp_path / "lm.ckpt")
 
 
-def test_istft_wave_decoder_trains_and_exports(tmp_path, corpus, snac_config):
-    """`wave_decoder` reaches the trained generator and the exported model dir (it is one of the codec keys)."""
+def test_istft_decoder_and_mel_encoder_train_and_export(tmp_path, corpus, snac_config):
+    """`wave_decoder` and `wave_encoder` reach the trained generator and the exported model dir (both are codec
+    keys)."""
     snac_config["wave_decoder"] = {"type": "istft", "channels": 32, "num_layers": 1, "n_fft": 2048}
+    snac_config["wave_encoder"] = {"type": "mel", "channels": 16, "num_layers": 1, "n_mels": 20}
     task = fit_from_config(snac_config, tmp_path / "exp", corpus[0], corpus[1], max_steps=1)
     assert math.isfinite(float(task.trainer.callback_metrics["train/gen/mel"]))
     task.export(tmp_path / "model")
     loaded = SNACCodec.from_pretrained(tmp_path / "model")
-    assert loaded.config["wave_decoder"]["type"] == "istft"
+    assert loaded.config["wave_decoder"]["type"] == "istft" and loaded.config["wave_encoder"]["type"] == "mel"
     assert type(loaded.model.decoder).__name__ == "ISTFTGenerator"
+    assert type(loaded.model.encoder).__name__ == "MelConvNeXtEncoder"

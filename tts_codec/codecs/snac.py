@@ -12,9 +12,11 @@ and `decode` returns hop * T samples (`num_frames` counts the padded frames). Th
 only its Snake activations are swapped for `tts_codec.nn.snake.Snake1d` (same parameter `alpha`, same function) so
 the project's inference speed-ups apply. Ours, off by default: `wave_decoder: {type: istft, ...}` replaces the
 package's transposed-convolution decoder by a Vocos-style ConvNeXt + inverse-STFT generator at the latent frame rate
-(`tts_codec.nn.istft_head.ISTFTGenerator`), for small codecs trained on CPU; the encoder, quantizers and tokens stay
-SNAC's. `decode` draws the NoiseBlock noise from a fixed seed (`noise_seed`), so
-the same codes always give the same audio (the package draws fresh noise on every call).
+(`tts_codec.nn.istft_head.ISTFTGenerator`), for small codecs trained on CPU; `wave_encoder: {type: mel, ...}`
+replaces the package's strided-convolution encoder by a log-mel ConvNeXt at the latent frame rate
+(`tts_codec.nn.mel_encoder.MelConvNeXtEncoder`, same latent shape). The quantizers and the token streams stay
+SNAC's either way, so MARS6 reads them unchanged. `decode` draws the NoiseBlock noise from a fixed seed
+(`noise_seed`), so the same codes always give the same audio (the package draws fresh noise on every call).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ from tts_codec.nn.channels_last import conv_to_2d, register_channels_last
 from tts_codec.nn.fast_inference import records_autograd, register_fast_stand_in
 from tts_codec.nn.fast_residual import FastResidualUnit
 from tts_codec.nn.istft_head import ISTFTGenerator
+from tts_codec.nn.mel_encoder import MelConvNeXtEncoder
 from tts_codec.nn.snake import Snake1d
 from tts_codec.nn.weight_norm import remove_weight_norm
 
@@ -57,6 +60,8 @@ CODEC_CONF_KEYS = {"encoder_dim": True, "encoder_rates": True, "latent_dim": Fal
                    "vq_strides": True, "noise": True, "depthwise": True}
 #: ours: `wave_decoder.type` -> the keys it reads (`snac` = the package's decoder, built from codec_conf)
 WAVE_DECODER_KEYS = {"snac": set(), "istft": {"channels", "num_layers", "intermediate_dim", "n_fft"}}
+#: ours: `wave_encoder.type` -> the keys it reads (`snac` = the package's encoder, built from codec_conf)
+WAVE_ENCODER_KEYS = {"snac": set(), "mel": {"channels", "num_layers", "intermediate_dim", "n_fft", "n_mels"}}
 
 
 class SNACOutput(NamedTuple):
@@ -94,7 +99,11 @@ class SNACCodec(Codec):
         _check_shapes(conf)
         self.model = SNAC(sampling_rate=self.sample_rate, **conf)
         _swap_snake(self.model)
-        wave_decoder = _wave_decoder(cfg.get("wave_decoder"), int(self.model.latent_dim), int(self.model.hop_length))
+        latent_dim, hop_length = int(self.model.latent_dim), int(self.model.hop_length)
+        wave_encoder = _wave_encoder(cfg.get("wave_encoder"), self.sample_rate, latent_dim, hop_length)
+        if wave_encoder is not None:
+            self.model.encoder = wave_encoder
+        wave_decoder = _wave_decoder(cfg.get("wave_decoder"), latent_dim, hop_length)
         if wave_decoder is not None:
             self.model.decoder = wave_decoder
         self.hop_length = int(self.model.hop_length)
@@ -277,31 +286,47 @@ def _check_shapes(conf: Mapping[str, Any]) -> None:
                         f"that of codec_conf.decoder_rates {list(conf['decoder_rates'])} (the hop length)")
 
 
-def _wave_decoder(conf: Any, latent_dim: int, hop_length: int) -> nn.Module | None:
-    """Ours: the generator `wave_decoder` names (None for the package's own decoder); UserError naming the key."""
+def _generator_conf(conf: Any, key: str, kinds: Mapping[str, set[str]], hop_length: int) -> dict[str, Any] | None:
+    """Validate an ours-only `wave_encoder` / `wave_decoder` mapping: None for the package's own module (absent or
+    type `snac`), else the mapping with `n_fft` filled in; UserError naming the key."""
     if conf is None:
         return None
-    if not isinstance(conf, Mapping) or conf.get("type", "snac") not in WAVE_DECODER_KEYS:
-        raise UserError(f"config: wave_decoder must be a mapping with type one of {sorted(WAVE_DECODER_KEYS)}, got "
-                        f"{conf!r}")
+    if not isinstance(conf, Mapping) or conf.get("type", "snac") not in kinds:
+        raise UserError(f"config: {key} must be a mapping with type one of {sorted(kinds)}, got {conf!r}")
     kind = conf.get("type", "snac")
-    unknown = sorted(set(conf) - WAVE_DECODER_KEYS[kind] - {"type"})
+    unknown = sorted(set(conf) - kinds[kind] - {"type"})
     if unknown:
-        raise UserError(f"config: wave_decoder.{unknown[0]} is not read by type {kind!r}; known: "
-                        f"{sorted(WAVE_DECODER_KEYS[kind])}")
+        raise UserError(f"config: {key}.{unknown[0]} is not read by type {kind!r}; known: {sorted(kinds[kind])}")
     if kind == "snac":
         return None
-    for key in ("channels", "num_layers", "intermediate_dim", "n_fft"):
-        value = conf.get(key)
+    for name in sorted(kinds[kind]):
+        value = conf.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise UserError(f"config: wave_decoder.{key} must be a positive integer, got {value!r}")
+            raise UserError(f"config: {key}.{name} must be a positive integer, got {value!r}")
     if conf.get("channels") is None:
-        raise UserError("config: wave_decoder.channels is required for type 'istft'")
+        raise UserError(f"config: {key}.channels is required for type {kind!r}")
     n_fft = conf.get("n_fft") or 4 * hop_length
     if n_fft < hop_length:
-        raise UserError(f"config: wave_decoder.n_fft ({n_fft}) must be at least the hop length ({hop_length})")
+        raise UserError(f"config: {key}.n_fft ({n_fft}) must be at least the hop length ({hop_length})")
+    return {**conf, "n_fft": n_fft}
+
+
+def _wave_decoder(conf: Any, latent_dim: int, hop_length: int) -> nn.Module | None:
+    """Ours: the generator `wave_decoder` names (None for the package's own decoder); UserError naming the key."""
+    conf = _generator_conf(conf, "wave_decoder", WAVE_DECODER_KEYS, hop_length)
+    if conf is None:
+        return None
     return ISTFTGenerator(latent_dim, conf["channels"], hop_length, conf.get("num_layers") or 4,
-                          conf.get("intermediate_dim"), n_fft)
+                          conf.get("intermediate_dim"), conf["n_fft"])
+
+
+def _wave_encoder(conf: Any, sample_rate: int, latent_dim: int, hop_length: int) -> nn.Module | None:
+    """Ours: the encoder `wave_encoder` names (None for the package's own); UserError naming the key."""
+    conf = _generator_conf(conf, "wave_encoder", WAVE_ENCODER_KEYS, hop_length)
+    if conf is None:
+        return None
+    return MelConvNeXtEncoder(sample_rate, hop_length, latent_dim, conf["channels"], conf.get("num_layers") or 4,
+                              conf.get("intermediate_dim"), conf["n_fft"], conf.get("n_mels") or 80)
 
 
 def hop_length_of(cfg: Mapping[str, Any]) -> int:

@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 CURVE_METRICS = ("wer", "sim", "pesq", "stoi", "dnsmos")
 #: columns of curve.tsv after checkpoint, batches and minutes; then one `<stream>_perplexity` per token stream
 CURVE_COLUMNS = ("wer", "sim", "pesq_wb", "stoi", "dnsmos_ovrl")
-#: the training-config keys that build the codec of a checkpoint
-CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "ssl_conf", "wave_decoder")  # every codec's model keys
+#: the training-config keys that build the codec of a checkpoint (every codec's model keys)
+CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "ssl_conf", "wave_encoder", "wave_decoder")
 CKPT_RE = re.compile(r"batch(\d+)\.ckpt$")
 
 

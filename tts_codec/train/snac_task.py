@@ -21,7 +21,7 @@ from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
 
 log = logging.getLogger(__name__)
 
-CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "wave_decoder")
+CODEC_KEYS = ("codec", "sample_rate", "codec_conf", "wave_encoder", "wave_decoder")
 #: segment keys SNAC fixes: no reference clip, no SSL context; its `prepare` neither normalises nor filters
 SNAC_SEGMENTS = {"ref_segment_duration": 0.0, "ssl_context_duration": 0.0, "volume_normalize": False,
                  "highpass_cutoff_freq": 0.0}
@@ -32,7 +32,7 @@ class SNACTask(GANCodecTask):
 
     Args:
         config: the resolved training config (codec keys `codec`, `sample_rate`, `codec_conf`, optional
-            `wave_decoder` + training keys).
+            `wave_encoder`, `wave_decoder` + training keys).
         generator: the SNAC to train; default `SNACCodec.from_config(config)`.
         teacher: the content teacher when `content_distill` is set (default: built from that section).
     """
