@@ -73,7 +73,24 @@ def _guided_attention_config(ws: Path, section: str) -> list:
     return _option_config(ws, f"loss_weights: {{guided_attention: 1.0}}\n{section}")
 
 
+def _resume_on_other_tokens(ws: Path) -> list:
+    """A one-step run, then its training tokens replaced by those of other codec weights: the resume is refused."""
+    import json
+
+    from tts_codec.bin.train_lm import main as train_lm
+
+    args = _option_config(ws, "lm_conf: {codebook_size: 16, dim: 32, ffn: 64}")
+    assert train_lm([str(a) for a in args] + ["--max_steps", "1"]) == 0
+    info_path = ws / "codes" / "train" / "codes_info.json"
+    info = json.loads(info_path.read_text())
+    info["weights_hash"] = "0123456789abcdef"
+    info_path.write_text(json.dumps(info))
+    return args + ["--max_steps", "2"]
+
+
 LM = [
+    Case("train_lm", "mars6_resume_on_other_tokens", _resume_on_other_tokens,
+         "{ws}/exp: its checkpoints were trained on other tokens (codes.weights_hash"),
     Case("train_lm", "mars6_level_restricted_loss_not_bool",
          lambda ws: _option_config(ws, "level_restricted_loss: sometimes"), "level_restricted_loss"),
     Case("train_lm", "mars6_guided_attention_sigma",

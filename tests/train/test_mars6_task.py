@@ -84,6 +84,37 @@ def test_resume_is_exact(setup, tmp_path):
     assert_same_training_state(whole, second)
 
 
+def test_resume_on_the_tokens_of_another_codec_is_refused(setup, tmp_path):
+    """A run records which codec made its training tokens; resuming it on tokens of other weights (a new codec
+    under the same codes dir or experiment name) is a UserError naming the field, and --overwrite starts again."""
+    import json
+    import shutil
+
+    from tts_codec.train.registry import fit_from_config
+
+    tok, train, dev, codes, xvec = setup
+    run(tiny_config(tok, max_steps=3), setup, tmp_path / "exp")
+    recorded = json.loads((tmp_path / "exp" / "data_identity.json").read_text())
+    assert recorded["codes"]["codec"] == "snac" and recorded["codes"]["config_hash"]
+    assert recorded["codes"]["weights_hash"] is None  # the synthetic tokens name no weights
+    other = tmp_path / "codes"
+    shutil.copytree(codes, other)
+    info_path = other / Path(train).name / "codes_info.json"
+    info = json.loads(info_path.read_text())
+    info["weights_hash"] = "0123456789abcdef"
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(UserError, match=r"trained on other tokens \(codes.weights_hash None, now '0123456789abcdef'\)"):
+        fit_from_config(tiny_config(tok, max_steps=6), tmp_path / "exp", train, dev, codes_dir=other,
+                        xvector_dir=xvec)
+    task = fit_from_config(tiny_config(tok, max_steps=2), tmp_path / "exp", train, dev, codes_dir=other,
+                           xvector_dir=xvec, resume=False, overwrite=True)
+    assert task.trainer.global_step == 2
+    assert json.loads((tmp_path / "exp" / "data_identity.json").read_text())["codes"]["weights_hash"] == \
+        "0123456789abcdef"
+    run(tiny_config(tok, max_steps=3), setup, tmp_path / "exp2")  # the same tokens resume as before
+    assert run(tiny_config(tok, max_steps=4), setup, tmp_path / "exp2").trainer.global_step == 4
+
+
 def test_flux_loss_is_the_mass_on_the_previous_coarse_code():
     from tts_codec.train.lm.mars6_task import flux_loss
 

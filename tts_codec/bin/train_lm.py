@@ -4,7 +4,9 @@ Reads each data dir's `text`, its codec tokens from `<codes_dir>/<data dir name>
 controllable objective, the stage-3 labels from `<attr_dir>/<data dir name>/` (default: the data dir). Writes
 `<output_dir>/config.yaml`, `checkpoints/last.ckpt`, TensorBoard logs under `tensorboard/`, and at the end the LM
 in the official Spark-TTS `LLM/` layout under `model/`. With `--resume true` a run continues exactly from
-`checkpoints/last.ckpt`. Steps count optimiser steps (data.accumulate_grad_batches micro-batches each).
+`checkpoints/last.ckpt`; `data_identity.json` records which codec made the training tokens, and a resume on the
+tokens of another codec is refused (--overwrite true starts again). Steps count optimiser steps
+(data.accumulate_grad_batches micro-batches each).
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from lightning.pytorch.callbacks import Callback
 from tts_codec.errors import UserError
 from tts_codec.train import bicodec_task, snac_task
 from tts_codec.train.lm import mars6_task, orpo_task, spark_task
+from tts_codec.train.data_identity import codes_identity
 from tts_codec.train.trainer import fit
 
 
@@ -68,5 +69,6 @@ def fit_from_config(
     L.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
     task = entry.task(config)
     datamodule = entry.datamodule(config, train_data, valid_data, **data_options)
+    identity = codes_identity(data_options["codes_dir"], train_data) if data_options.get("codes_dir") else None
     return fit(task, datamodule, output_dir, ngpu, num_nodes, resume, overwrite, callbacks,
-               has_validation=valid_data is not None)
+               has_validation=valid_data is not None, data_identity=identity)

@@ -24,6 +24,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from tts_codec.config import load_config, save_config
+from tts_codec.train.data_identity import check_identity, record_identity
 from tts_codec.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -203,9 +204,11 @@ def fit(
     overwrite: bool = False,
     callbacks: Sequence[Callback] = (),
     has_validation: bool = True,
+    data_identity: dict[str, Any] | None = None,
 ) -> L.LightningModule:
     """Train `task` (whose resolved config is `task.config`): save `<output_dir>/config.yaml`, fit (resuming from
     last.ckpt), save last.ckpt, and call `task.export(<output_dir>/model)` when the task has one.
+    `data_identity` (`tts_codec.train.data_identity`): a resume on other tokens is refused.
 
     Returns:
         The trained task.
@@ -216,6 +219,7 @@ def fit(
     ckpt = last_checkpoint(output_dir) if resume else None
     if ckpt is not None:
         check_checkpoint(ckpt)
+        check_identity(output_dir, data_identity)
     if ckpt is None and any((output_dir / CHECKPOINT_DIR).glob("*.ckpt")):
         if not overwrite:
             raise UserError(f"{output_dir / CHECKPOINT_DIR} already holds checkpoints; pass --resume true to continue "
@@ -226,6 +230,7 @@ def fit(
                             has_validation=has_validation)
     if trainer.is_global_zero:
         _warn_changed_config(output_dir / "config.yaml", config, resuming=ckpt is not None)
+        record_identity(output_dir, data_identity)
         save_config(config, output_dir / "config.yaml")
     if ckpt is not None:
         log.info("resuming from %s", ckpt)
