@@ -226,11 +226,16 @@ def _train(ws: Path, *extra, config: Path = TRAIN_TINY, train: Path | None = Non
             "--max_steps", "1", *extra]
 
 
+def _snac_config(ws: Path, section: str) -> list:
+    """train_codec arguments with the tiny SNAC training config plus `section` (YAML text)."""
+    config = ws / "snac.yaml"
+    config.write_text(f"base: {SNAC_TRAIN_TINY}\n{section}\n")
+    return _train(ws, config=config)
+
+
 def _snac_distill(ws: Path, content_distill: str) -> list:
     """The tiny SNAC training config with a `content_distill` section (weight set) written as given."""
-    config = ws / "distill.yaml"
-    config.write_text(f"base: {SNAC_TRAIN_TINY}\nloss_weights: {{content: 1.0}}\ncontent_distill: {content_distill}\n")
-    return _train(ws, config=config)
+    return _snac_config(ws, f"loss_weights: {{content: 1.0}}\ncontent_distill: {content_distill}")
 
 
 def _truncated_last_ckpt(ws: Path) -> list:
@@ -266,6 +271,12 @@ TRAIN = [
          "content_distill.levels"),
     Case("train_codec", "content_distill_unknown_teacher", lambda ws: _snac_distill(ws, "{teacher: hubert}"),
          "content_distill.teacher"),
+    Case("train_codec", "snac_wave_encoder_unknown_type",
+         lambda ws: _snac_config(ws, "wave_encoder: {type: whisper, channels: 8}"), "wave_encoder must be a mapping"),
+    Case("train_codec", "snac_wave_encoder_window_below_hop",
+         lambda ws: _snac_config(ws, "wave_encoder: {type: mel, channels: 8, n_fft: 256}"), "wave_encoder.n_fft (256)"),
+    Case("train_codec", "snac_wave_encoder_n_mels_zero",
+         lambda ws: _snac_config(ws, "wave_encoder: {type: mel, channels: 8, n_mels: 0}"), "wave_encoder.n_mels"),
     Case("train_codec", "init_from_missing", lambda ws: _train(ws, "--init_from", ws / "start"),
          "init_from: {ws}/start is not a directory"),
     Case("train_codec", "init_from_not_a_model_dir", lambda ws: (ws / "start").mkdir() or _train(

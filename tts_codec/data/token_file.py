@@ -28,6 +28,8 @@ from tts_codec.data.table import format_lines, read_table
 from tts_codec.errors import UserError
 
 FORMAT_VERSION = 1
+#: the CodesInfo fields that say which model made the tokens (`CodesInfo.same_codes`)
+SAME_CODES_FIELDS = ("codec", "sample_rate", "hop_length", "streams", "config_hash", "weights_hash", "version")
 INFO_FILE = "codes_info.json"
 FAILED_FILE = "failed"
 STORAGE_DTYPE = np.int32  # Kaldi's native int-vector type: readable by copy-int-vector, ample for 8192/4096 vocabs
@@ -105,11 +107,14 @@ class CodesInfo:
         """Frames of the finest stream in one utterance's `codes` (see `num_frames`)."""
         return num_frames(self.streams, codes)
 
+    def differences(self, other: "CodesInfo") -> list[str]:
+        """The fields that make `other` tokens of another model (model_dir and extra may differ)."""
+        return [key for key in SAME_CODES_FIELDS if getattr(self, key) != getattr(other, key)]
+
     def same_codes(self, other: "CodesInfo") -> bool:
         """True when both describe tokens of the same model: same config and weights (model_dir and extra may
         differ)."""
-        keys = ("codec", "sample_rate", "hop_length", "streams", "config_hash", "weights_hash", "version")
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
+        return not self.differences(other)
 
 
 def num_frames(streams: Mapping[str, StreamInfo], codes: Mapping[str, Any]) -> int:

@@ -42,7 +42,6 @@ class MelConvNeXtEncoder(nn.Module):
         n_fft = n_fft or 4 * hop_length
         if n_fft < hop_length:
             raise ValueError(f"n_fft ({n_fft}) must be >= hop_length ({hop_length}) so that frames cover the audio")
-        self.hop_length = hop_length
         overlap = n_fft - hop_length
         self.padding = (overlap // 2, overlap - overlap // 2)
         self.mel = MelSpectrogram(sample_rate, n_fft, n_fft, hop_length, n_mels=n_mels, center=False)

@@ -13,8 +13,8 @@ from lightning.pytorch.callbacks import Callback
 
 from tts_codec.errors import UserError
 from tts_codec.train import bicodec_task, snac_task
-from tts_codec.train.lm import mars6_task, orpo_task, spark_task
 from tts_codec.train.data_identity import codes_identity
+from tts_codec.train.lm import mars6_task, orpo_task, spark_task
 from tts_codec.train.trainer import fit
 
 

@@ -24,8 +24,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from tts_codec.config import load_config, save_config
-from tts_codec.train.data_identity import check_identity, record_identity
+from tts_codec.data.token_file import CodesInfo
 from tts_codec.errors import UserError
+from tts_codec.train.data_identity import check_identity, record_identity
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def fit(
     overwrite: bool = False,
     callbacks: Sequence[Callback] = (),
     has_validation: bool = True,
-    data_identity: dict[str, Any] | None = None,
+    data_identity: CodesInfo | None = None,
 ) -> L.LightningModule:
     """Train `task` (whose resolved config is `task.config`): save `<output_dir>/config.yaml`, fit (resuming from
     last.ckpt), save last.ckpt, and call `task.export(<output_dir>/model)` when the task has one.
