@@ -47,6 +47,21 @@ def _broken_lm(ws: Path) -> Path:
     return lm
 
 
+def _bad_scale(ws: Path) -> list:
+    """The parts of an int8-packed dir, given as --codec_dir / --lm_dir, whose output-head scale lost a row (the
+    packed dir itself refuses any changed file by its manifest)."""
+    from safetensors.torch import load_file, save_file
+
+    from tts_codec.tts.packing import pack_model
+
+    pack_model(MODELS["codec"], MODELS["lm"], ws / "packed", weights_dtype="int8")
+    path = ws / "packed" / "lm" / "model.safetensors"
+    state = load_file(str(path))
+    state["head.weight.int8_row_scale"] = state["head.weight.int8_row_scale"][:-1].clone()
+    save_file(state, str(path))
+    return ["--codec_dir", ws / "packed" / "codec", "--lm_dir", ws / "packed" / "lm"]
+
+
 def _say(ws: Path, *extra, model=None) -> list:
     (ws / "ref.wav").parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODELS["ref"], ws / "ref.wav")
@@ -83,8 +98,14 @@ CASES = [
          "{ws}/lm/config.yaml: speaker_embedding.extractor 'ivector'"),
     Case("pack_model", "mars6_weights_not_safetensors", lambda ws: _pack(ws, lm=_broken_lm(ws)),
          "{ws}/lm/model.safetensors"),
-    Case("pack_model", "mars6_weights_dtype_unknown", lambda ws: _pack(ws, "--weights_dtype", "int8"),
+    Case("pack_model", "mars6_weights_dtype_unknown", lambda ws: _pack(ws, "--weights_dtype", "int4"),
          "--weights_dtype"),
+    Case("pack_model", "spark_weights_dtype_int8", lambda ws: _pack(ws, "--weights_dtype", "int8",
+                                                                    codec=MODELS["spark"] / "codec",
+                                                                    lm=MODELS["spark"] / "lm"),
+         "--weights_dtype 'int8': int8 storage is for the mars6 family's LM"),
+    Case("synthesize", "mars6_int8_scale_of_another_shape", lambda ws: _clone(ws, model=_bad_scale(ws)),
+         "{ws}/packed/lm/model.safetensors: int8 scale head.weight.int8_row_scale does not belong"),
     # synthesize with a mars6 model
     Case("synthesize", "mars6_voice_creation", lambda ws: _say(ws, "--gender", "female"),
          "--gender (voice creation): a mars6 model does not offer this"),

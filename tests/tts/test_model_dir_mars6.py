@@ -121,6 +121,33 @@ def test_half_precision_weights_halve_the_dir_and_still_run_in_float32(mars6_dir
     assert result.wav.size > 0 and np.isfinite(result.wav).all()
 
 
+def test_int8_storage_quarters_the_lm_matrices_and_still_clones_in_float32(mars6_dirs, packed, ref_wav, tmp_path):
+    """--weights_dtype int8: the LM's large matrices as int8 rows + a float16 scale each (within half a step of the
+    float weights once loaded), every other weight (the codec's included) in float16."""
+    from tts_codec.nn.int8_storage import SCALE_SUFFIX
+
+    half = pack_model(*mars6_dirs, tmp_path / "half", weights_dtype="float16")
+    small = pack_model(*mars6_dirs, tmp_path / "int8", weights_dtype="int8")
+    assert small["weights_dtype"] == "int8"
+    assert small["files"]["lm/model.safetensors"]["bytes"] < 0.6 * half["files"]["lm/model.safetensors"]["bytes"]
+    assert small["files"]["codec/model.safetensors"] == half["files"]["codec/model.safetensors"]
+    with safe_open(str(tmp_path / "int8" / "lm/model.safetensors"), framework="pt") as stored, \
+            safe_open(str(packed[0] / "lm/model.safetensors"), framework="pt") as exact:
+        quantized = {k for k in stored.keys() if stored.get_tensor(k).dtype == torch.int8}
+        assert {"head.weight", "local_embed.weight", "patch_embed.embed.weight"} <= quantized
+        assert {stored.get_tensor(k).dtype for k in stored.keys() if k not in quantized} == {torch.float16}
+        scales = {k: stored.get_tensor(k + SCALE_SUFFIX).float()[:, None] for k in quantized}
+        originals = {k: exact.get_tensor(k) for k in quantized}
+    tts = load_model_dir(tmp_path / "int8", options=OPTIONS)
+    weights = dict(tts.model.state_dict())
+    for key in quantized:
+        error = (weights[key] - originals[key]).abs()
+        assert bool((error <= scales[key] / 2 + 1e-3 * originals[key].abs()).all()), key
+    assert {p.dtype for p in [*tts.model.parameters(), *tts.codec.parameters()]} == {torch.float32}
+    result = tts.clone(TEXT, ref_wav)
+    assert result.wav.size > 0 and np.isfinite(result.wav).all()
+
+
 def test_a_bundled_wavlm_speaker_extractor_makes_the_dir_self_contained(tmp_path, ref_wav):
     codec, lm = make_mars6_tts_dirs(tmp_path / "src", wavlm=True)
     unpacked = _speak(Mars6TTS.from_dirs(codec, lm, options=OPTIONS), ref_wav)[0]

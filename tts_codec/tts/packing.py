@@ -6,7 +6,9 @@ MARS6) packs in our layout through the same steps (`tts_codec.tts.packing_mars6`
 The inputs are loaded and checked before anything is written; the dir is built aside and renamed into place
 (`tts_codec.atomic.replace_dir`), and it must load back before it replaces an older one. Weights are written as
 safetensors only (an LM or wav2vec2 stored as `.bin` is converted); `weights_dtype` float16/bfloat16 halves their size
-(the models still load and run in float32: only the stored values are rounded), e.g. for models shipped in git.
+(the models still load and run in float32: only the stored values are rounded), e.g. for models shipped in git;
+int8 (the mars6 family) stores the LM's large matrices as int8 rows with a scale each (`tts_codec.nn.int8_storage`)
+and every other weight in float16.
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 OFFICIAL_SSL_LAYERS = [11, 14, 16]  # hard-coded in the official BiCodec feature extractor
 OFFICIAL_SSL_DIR = "wav2vec2-large-xlsr-53"
 WEIGHTS_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+#: int8 storage: the packer's `PackedDir.int8_files` as int8 rows + scales, every other float weight in float16
+INT8 = "int8"
 
 
 def pack_model(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -72,6 +76,9 @@ def pack_spark(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
 
     codec_dir, lm_dir = Path(codec_dir), Path(lm_dir)
     check_inputs(codec_dir, lm_dir, weights_dtype, out_dir, overwrite)
+    if weights_dtype == INT8:
+        raise UserError(f"--weights_dtype {INT8!r}: int8 storage is for the mars6 family's LM; a spark model packs in "
+                        f"one of {sorted(WEIGHTS_DTYPES)} (the official layout is read by transformers)")
     codec = codec_class_for_dir(codec_dir).from_pretrained(codec_dir)
     lm, vocab = load_llm_dir(lm_dir)
     check_codes(codec.codes_info(), vocab, f"codec {codec_dir} with LM {lm_dir}")
@@ -93,8 +100,8 @@ def check_inputs(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, weight
                  out_dir: str | os.PathLike | None = None, overwrite: bool = False) -> None:
     """The checks before any (slow) model loading: a known dtype, both dirs present, an output that is no input and
     clobbers nothing (checked again by replace_dir when writing)."""
-    if weights_dtype not in WEIGHTS_DTYPES:
-        raise UserError(f"--weights_dtype {weights_dtype!r}: choose one of {sorted(WEIGHTS_DTYPES)}")
+    if weights_dtype not in (*WEIGHTS_DTYPES, INT8):
+        raise UserError(f"--weights_dtype {weights_dtype!r}: choose one of {sorted([*WEIGHTS_DTYPES, INT8])}")
     for option, path in (("--codec_dir", Path(codec_dir)), ("--lm_dir", Path(lm_dir))):
         if not path.is_dir():
             raise UserError(f"{option} {path}: no such directory")
@@ -105,12 +112,14 @@ def check_inputs(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, weight
 
 @dataclass
 class PackedDir:
-    """What the manifest and the card say of a packed dir: family, layout, sample rate, the card's fact table."""
+    """What the manifest and the card say of a packed dir: family, layout, sample rate, the card's fact table, and
+    the weight files int8 storage quantizes (relative to the dir)."""
 
     family: str
     layout: str
     sample_rate: int
     summary: dict[str, Any]
+    int8_files: tuple[str, ...] = ()
 
 
 def write_packed_dir(packed: PackedDir, write_parts: Callable[[Path], dict[str, str | None]], inputs: list[Path],
@@ -123,8 +132,11 @@ def write_packed_dir(packed: PackedDir, write_parts: Callable[[Path], dict[str, 
             "packed": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     with replace_dir(out_dir, inputs=inputs, overwrite=overwrite, what="model dir") as tmp:
         parts = write_parts(tmp)
+        if weights_dtype == INT8:
+            for name in packed.int8_files:
+                quantize_safetensors(tmp / name)
         if weights_dtype != "float32":
-            cast_safetensors(tmp, WEIGHTS_DTYPES[weights_dtype])
+            cast_safetensors(tmp, WEIGHTS_DTYPES.get(weights_dtype, torch.float16))
             compact_json(tmp, "tokenizer.json")
             info["weights_dtype"] = weights_dtype
         card = render_card(default_name(out_dir), packed.family, packed.layout, packed.summary,
@@ -148,6 +160,18 @@ def cast_safetensors(root: Path, dtype: torch.dtype) -> None:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
         save_safetensors(tensors, path, metadata=metadata)
+
+
+def quantize_safetensors(path: Path) -> None:
+    """Rewrite one safetensors file with its large matrices as int8 rows + scales (`int8_storage.quantize_state`)."""
+    from safetensors import safe_open
+
+    from tts_codec.nn.int8_storage import quantize_state
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    save_safetensors(quantize_state(tensors), path, metadata=metadata)
 
 
 def compact_json(root: Path, name: str) -> None:

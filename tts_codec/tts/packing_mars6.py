@@ -4,7 +4,9 @@ and, when the speaker extractor is a local WavLM-SV copy, `speaker/` (so the dir
 machine; the default extractor, resemblyzer, ships its weights in its pip wheel and needs no files).
 
 Same steps as the spark family (`tts_codec.tts.packing.write_packed_dir`): inputs loaded and checked first, the dir
-built aside, cast to `weights_dtype`, loaded back, then renamed into place.
+built aside, cast to `weights_dtype`, loaded back, then renamed into place. `weights_dtype` int8 stores the LM's
+large matrices (output head, token embeddings, transformer projections) as int8 rows with a scale each, and every
+other weight (the codec's included) in float16.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tts_codec.errors import UserError
+from tts_codec.lm.mars6.model_dir import WEIGHTS
 from tts_codec.tts.model_card import Provenance
 from tts_codec.tts.packing import PackedDir, check_inputs, write_packed_dir
 
@@ -58,7 +61,7 @@ def pack_mars6(codec_dir: str | os.PathLike, lm_dir: str | os.PathLike, out_dir:
         return {"codec": "codec", "lm": "lm", "speaker": SPEAKER_DIR if wavlm_dir is not None else None}
 
     summary = mars6_summary(codec, model, extractor, wavlm_dir is not None)
-    packed = PackedDir("mars6", "tts_codec", int(codec.sample_rate), summary)
+    packed = PackedDir("mars6", "tts_codec", int(codec.sample_rate), summary, int8_files=(f"lm/{WEIGHTS}",))
     inputs = [codec_dir, lm_dir] + ([wavlm_dir] if wavlm_dir is not None else [])
     return write_packed_dir(packed, write_parts, inputs, out_dir, provenance, overwrite, weights_dtype)
 

@@ -1,5 +1,6 @@
 """A trained MARS6 directory: `config.yaml` (the resolved training config, which rebuilds the model),
-`model.safetensors` and the stage-4 tokenizer files; what stage 8 exports and inference loads."""
+`model.safetensors` (float, or int8 rows + scales in a dir packed with `--weights_dtype int8`) and the stage-4
+tokenizer files; what stage 8 exports and inference loads."""
 from __future__ import annotations
 
 import shutil
@@ -13,6 +14,7 @@ from tts_codec.lm.mars6.config import Mars6Config
 from tts_codec.lm.mars6.model import Mars6
 from tts_codec.lm.mars6.text import Mars6Text
 from tts_codec.lm.text_frontend import FRONTEND_FILE
+from tts_codec.nn.int8_storage import dequantize_state, is_quantized
 
 WEIGHTS = "model.safetensors"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "bpe.model", FRONTEND_FILE)
@@ -55,6 +57,11 @@ def load_model_dir(path: str | Path) -> tuple[Mars6, Mars6Text, dict[str, Any]]:
     text = Mars6Text.load(path)
     model = Mars6(model_config(config, text))
     state = read_weights(path / WEIGHTS)[0]  # a truncated or corrupt file is refused by name
+    if is_quantized(state):  # packed with --weights_dtype int8
+        try:
+            state = dequantize_state(state, str(path / WEIGHTS))
+        except ValueError as err:
+            raise UserError(str(err)) from None
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
