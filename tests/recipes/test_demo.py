@@ -61,12 +61,21 @@ def test_the_shipped_models_speak_both_modes_into_a_scored_report(mini_recipe: P
     skipped = [line for line in again.stderr.splitlines() if "(demo.sh:" in line and "already done" in line]
     assert again.returncode == 0 and len(skipped) == 4  # stages 2-5 (stage 1 is run.sh's, skipped by it)
 
+    # another seed reruns stage 3: the earlier decodings are replaced (the decoders refuse to mix settings)
+    reseeded = run_demo(mini_recipe, "--num_utts", "1", *SMALL, "--seed", "1", "--stop_stage", "3")
+    assert reseeded.returncode == 0 and "stage 3: speech" in reseeded.stderr
+    spark_info = json.loads((demo / "spark_mini" / "decode_clone" / "decode_info.json").read_text())
+    mars6_info = json.loads((demo / "mars6_mini" / "decode_clone" / "decode_info.json").read_text())
+    assert '"seed": 1' in json.dumps(spark_info) and mars6_info["options"]["seed"] == 1
+    assert mars6_info["options"]["deep_clone_mode"] == "none"  # shallow, as the recipe's stage 10
+
 
 @pytest.mark.parametrize("args, message", [
     (("--num_utts", "0"), "--num_utts must be a whole number >= 1, not '0'"),
     (("--model_dirs", "nowhere"), "--model_dirs: nowhere/model_dir.json not found"),
     (("--stage", "6"), "--stage 6 --stop_stage 5 selects none of the stages 1..5"),
     (("--num_uts", "2"), "unknown option '--num_uts'"),
+    (("--deep_clone_mode", "deep"), "--deep_clone_mode must be none, fixed-ref or per-chunk, not 'deep'"),
 ])
 def test_a_bad_option_is_one_line_before_anything_runs(mini_recipe: Path, args, message) -> None:
     proc = run_demo(mini_recipe, *args)

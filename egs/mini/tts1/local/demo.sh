@@ -19,6 +19,8 @@ local_data_opts=""          # stage 1 corpus options, passed to ./run.sh (data/ 
 metrics="wer,sim_o,gender,pitch,speed"  # tts_codec.bin.score --metrics (voice creation has no prompt: no sim_o)
 asr_beam=5                  # Whisper tiny.en beam (evaluation.md: 5 for reported numbers)
 seed=0                      # sampling seed (with the utterance id, it seeds each utterance)
+deep_clone_mode=none        # mars6: none (shallow clone, as recipe stage 10), fixed-ref or per-chunk (deep clone
+                            # with the prompt's transcript; the mini MARS6 stops early in it: RESULTS.md)
 dir=exp/demo                # everything the demo writes, the report at its top
 help_message=$(cat <<EOF
 Usage: $0 [options]   (from egs/mini/tts1; \`make demo\` runs it with the defaults)
@@ -30,6 +32,7 @@ Stages (--stage N --stop_stage M; a rerun skips finished stages, so the same com
 Options (default in brackets):
   --stage [${stage}] --stop_stage [${stop_stage}] --model_dirs ["${model_dirs}"] --num_utts [${num_utts}]
   --local_data_opts [""] --metrics [${metrics}] --asr_beam [${asr_beam}] --seed [${seed}] --dir [${dir}]
+  --deep_clone_mode [${deep_clone_mode}] (mars6: none|fixed-ref|per-chunk)
 EOF
 )
 . utils/parse_options.sh
@@ -39,6 +42,8 @@ for opt in stage stop_stage num_utts asr_beam; do
   [[ "${!opt}" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "$0: error: --${opt} must be a whole number >= 1, not '${!opt}'" >&2; exit 2; }
 done
 [[ "${seed}" =~ ^[0-9]{1,9}$ ]] || { echo "$0: error: --seed must be a whole number >= 0, not '${seed}'" >&2; exit 2; }
+[[ "${deep_clone_mode}" =~ ^(none|fixed-ref|per-chunk)$ ]] \
+  || { echo "$0: error: --deep_clone_mode must be none, fixed-ref or per-chunk, not '${deep_clone_mode}'" >&2; exit 2; }
 [ "${stop_stage}" -ge "${stage}" ] && [ "${stage}" -le 5 ] \
   || { echo "$0: error: --stage ${stage} --stop_stage ${stop_stage} selects none of the stages 1..5" >&2; exit 2; }
 read -r -a models <<< "${model_dirs}"
@@ -92,6 +97,8 @@ fi
 # speak MODEL: clone and creation of the demo set by one packed model dir, into ${dir}/<its name>/decode_{clone,
 # create}. A family joins the demo with one branch here (its decode verbs); stages 4-5 are family-neutral.
 speak() {
+  # Stage 3 runs only when its marker is missing: its inputs or options changed (or it was interrupted), so the
+  # decodings of an earlier run are stale and are replaced (--overwrite true; the decoders refuse other settings).
   local model=$1 out=${dir}/$(basename "$1") info family codec lm speaker
   info=$(${PYTHON} -c 'import json, sys; m = json.load(open(sys.argv[1])); p = m["parts"]
 print(m["family"], p["codec"], p["lm"], p.get("speaker") or "-")' "${model}/model_dir.json")
@@ -99,18 +106,21 @@ print(m["family"], p["codec"], p["lm"], p.get("speaker") or "-")' "${model}/mode
   case "${family}" in
     spark)
       ${PYTHON} -m tts_codec.bin.tts_decode --task clone --meta_lst "${clone_list}/meta.lst" \
-        --codec_dir "${model}/${codec}" --lm_dir "${model}/${lm}" --out_dir "${out}/decode_clone" --seed "${seed}"
+        --codec_dir "${model}/${codec}" --lm_dir "${model}/${lm}" --out_dir "${out}/decode_clone" --seed "${seed}" \
+        --overwrite true
       ${PYTHON} -m tts_codec.bin.tts_decode --task create --data_dir "${data}" \
-        --codec_dir "${model}/${codec}" --lm_dir "${model}/${lm}" --out_dir "${out}/decode_create" --seed "${seed}" ;;
+        --codec_dir "${model}/${codec}" --lm_dir "${model}/${lm}" --out_dir "${out}/decode_create" --seed "${seed}" \
+        --overwrite true ;;
     mars6)  # clone only: MARS6 has no voice creation
       local opts=() ; [ "${speaker}" = - ] || opts=(--speaker_model_dir "${model}/${speaker}")
       ${PYTHON} -m tts_codec.bin.mars6_decode --meta_lst "${clone_list}/meta.lst" --codec_dir "${model}/${codec}" \
-        --lm_dir "${model}/${lm}" --out_dir "${out}/decode_clone" --seed "${seed}" "${opts[@]}" ;;
+        --lm_dir "${model}/${lm}" --out_dir "${out}/decode_clone" --seed "${seed}" \
+        --deep_clone_mode "${deep_clone_mode}" --overwrite true "${opts[@]}" ;;
     *) echo "$0: error: ${model}: the demo cannot speak with family '${family}' yet (add its decode verbs to" \
          "speak() in local/demo.sh)" >&2; exit 2 ;;
   esac
 }
-key3=$(key "${key2}" "${seed}" "${model_dirs}" $(for m in "${models[@]}"; do echo "${m}/model_dir.json"; done))
+key3=$(key "${key2}" "${seed}" "${deep_clone_mode}" "${model_dirs}" $(for m in "${models[@]}"; do echo "${m}/model_dir.json"; done))
 if begin 3 "speech: clone and creation by ${model_dirs}" "${key3}"; then
   for model in "${models[@]}"; do
     speak "${model}"
