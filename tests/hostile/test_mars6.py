@@ -91,6 +91,8 @@ def _resume_on_other_tokens(ws: Path) -> list:
 LM = [
     Case("train_lm", "mars6_resume_on_other_tokens", _resume_on_other_tokens,
          "{ws}/exp: its checkpoints were trained on other tokens (codes.weights_hash"),
+    Case("train_lm", "mars6_prompt_pairs_above_one", lambda ws: _option_config(ws, "data: {prompt_pairs: 2}"),
+         "config data.prompt_pairs: 2"),
     Case("train_lm", "mars6_level_restricted_loss_not_bool",
          lambda ws: _option_config(ws, "level_restricted_loss: sometimes"), "level_restricted_loss"),
     Case("train_lm", "mars6_guided_attention_sigma",

@@ -216,6 +216,7 @@ def build_mars6_datamodule(config: dict[str, Any], train_data: str | Path, valid
     """The data module of MARS6: tokens from `<codes_dir>/<set>/` (stage 6), x-vectors from
     `<xvector_dir>/<set>/xvector.scp` (stage 3; default: `--attr_dir`, else the data dir itself)."""
     from tts_codec.data.lm_dataset import UtteranceRecords
+    from tts_codec.data.table import read_table
     from tts_codec.lm.mars6.examples import Mars6Dataset
     from tts_codec.train.lm.mars6_data import Mars6DataModule
 
@@ -226,13 +227,19 @@ def build_mars6_datamodule(config: dict[str, Any], train_data: str | Path, valid
     cfg = model_config(config, text)
     xroot = xvector_dir or attr_dir
 
-    def dataset(path: str | Path) -> Mars6Dataset:
+    def dataset(path: str | Path, prompt_pairs: float = 0.0) -> Mars6Dataset:
         records = UtteranceRecords(path, set_dir(codes_dir, path, "--codes_dir"))
         where = set_dir(xroot, path, "--xvector_dir") if xroot else Path(path)
-        return Mars6Dataset(records, text, cfg, where, int(data.get("quality", 48000)), data.get("max_patches"))
+        utt2spk = read_table(Path(path) / "utt2spk") if prompt_pairs else {}  # a data dir has one (DataDir)
+        return Mars6Dataset(records, text, cfg, where, int(data.get("quality", 48000)), data.get("max_patches"),
+                            prompt_pairs, utt2spk, int(config.get("seed", 0)))
 
-    return Mars6DataModule(
-        dataset(train_data), dataset(valid_data) if valid_data else None,
+    prompt_pairs = data.get("prompt_pairs", 0.0)
+    if isinstance(prompt_pairs, bool) or not isinstance(prompt_pairs, (int, float)) or not 0 <= prompt_pairs <= 1:
+        raise UserError(f"config data.prompt_pairs: {prompt_pairs!r}; the fraction of training examples laid out as "
+                        "a deep clone (0 to 1)")
+    return Mars6DataModule(  # validation stays single utterances, comparable across runs
+        dataset(train_data, float(prompt_pairs)), dataset(valid_data) if valid_data else None,
         max_tokens=int(require(config, "data.max_patches_per_batch")),
         accumulate=int(data.get("accumulate_grad_batches", 1)), pad_id=cfg.eos_id, seed=int(config.get("seed", 0)),
         valid_max_tokens=data.get("valid_max_patches_per_batch"), num_workers=int(data.get("num_workers", 0)),
