@@ -36,8 +36,9 @@ def get_parser():
     p.add_argument("--official_layout", type=str2bool, default=False, help="write the official Spark-TTS layout "
                    "(spark only)")
     p.add_argument("--weights_dtype", default="float32", choices=["float32", "float16", "bfloat16", "int8"],
-                   help="store the weights in this precision (float16/bfloat16: half the size; int8, mars6 only: the LM's large "
-                   "matrices as int8 rows with a scale each, a quarter, the rest float16); they still run in float32")
+                   help="store the weights in this precision (float16/bfloat16: half the size; int8, mars6 only: the "
+                   "LM's large matrices as int8 rows with a scale each, a quarter, the rest float16); they still run "
+                   "in float32")
     add_overwrite(p)
     return p
 

@@ -19,7 +19,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import torch
 import yaml
@@ -132,11 +132,10 @@ def write_packed_dir(packed: PackedDir, write_parts: Callable[[Path], dict[str, 
             "packed": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     with replace_dir(out_dir, inputs=inputs, overwrite=overwrite, what="model dir") as tmp:
         parts = write_parts(tmp)
-        if weights_dtype == INT8:
-            for name in packed.int8_files:
-                quantize_safetensors(tmp / name)
         if weights_dtype != "float32":
-            cast_safetensors(tmp, WEIGHTS_DTYPES.get(weights_dtype, torch.float16))
+            int8_files = packed.int8_files if weights_dtype == INT8 else ()
+            cast_safetensors(tmp, torch.float16 if weights_dtype == INT8 else WEIGHTS_DTYPES[weights_dtype],
+                             int8_files)
             compact_json(tmp, "tokenizer.json")
             info["weights_dtype"] = weights_dtype
         card = render_card(default_name(out_dir), packed.family, packed.layout, packed.summary,
@@ -151,27 +150,22 @@ def write_packed_dir(packed: PackedDir, write_parts: Callable[[Path], dict[str, 
     return manifest
 
 
-def cast_safetensors(root: Path, dtype: torch.dtype) -> None:
-    """Rewrite every `*.safetensors` under `root` with its floating-point tensors stored as `dtype`."""
-    from safetensors import safe_open
-    for path in sorted(root.rglob("*.safetensors")):
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata()
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-        tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
-        save_safetensors(tensors, path, metadata=metadata)
-
-
-def quantize_safetensors(path: Path) -> None:
-    """Rewrite one safetensors file with its large matrices as int8 rows + scales (`int8_storage.quantize_state`)."""
+def cast_safetensors(root: Path, dtype: torch.dtype, int8_files: Collection[str] = ()) -> None:
+    """Rewrite every `*.safetensors` under `root` with its floating-point tensors stored as `dtype`; the files of
+    `int8_files` (paths relative to `root`) first get their large matrices as int8 rows + scales
+    (`int8_storage.quantize_state`), in the same pass."""
     from safetensors import safe_open
 
     from tts_codec.nn.int8_storage import quantize_state
 
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-    save_safetensors(quantize_state(tensors), path, metadata=metadata)
+    for path in sorted(root.rglob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata()
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        if path.relative_to(root).as_posix() in int8_files:
+            tensors = quantize_state(tensors)
+        tensors = {key: t.to(dtype) if t.is_floating_point() else t for key, t in tensors.items()}
+        save_safetensors(tensors, path, metadata=metadata)
 
 
 def compact_json(root: Path, name: str) -> None:

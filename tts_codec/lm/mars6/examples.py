@@ -94,11 +94,12 @@ class Mars6Dataset(Dataset):
         target = self.single(index)
         if index not in self.prompts:
             return target
-        prompt, sentences = self.single(self.prompts[index]), [self.sentence(self.prompts[index]),
-                                                                 self.sentence(index)]
-        return prompt_pair(self.text, prompt, target, sentences, self.quality)
+        first = self.prompts[index]
+        sentences = [self.sentence(first), self.sentence(index)]
+        return prompt_pair(self.text, self.single(first), target, sentences, self.quality)
 
     def sentence(self, index: int) -> str:
+        """The transcript of example `index`'s utterance."""
         return self.records.text[self.records.utt_ids[self.keys[index]]]
 
     def single(self, index: int) -> Mars6Example:
@@ -127,8 +128,6 @@ def draw_prompts(utts: Sequence[str], lengths: Sequence[int], utt2spk: dict[str,
     """For a `fraction` of the utterances (drawn with `seed`), the index of a prompt: another utterance of the same
     speaker whose pair stays within `max_patches` (lengths count each EOS row); utterances without one stay
     single."""
-    if not 0 <= fraction <= 1:
-        raise UserError(f"data.prompt_pairs {fraction}: a fraction of the examples, 0 to 1")
     by_speaker: dict[str, list[int]] = {}
     for i, utt in enumerate(utts):
         if utt in utt2spk:
