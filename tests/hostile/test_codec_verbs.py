@@ -277,6 +277,10 @@ TRAIN = [
          lambda ws: _snac_config(ws, "wave_encoder: {type: mel, channels: 8, n_fft: 256}"), "wave_encoder.n_fft (256)"),
     Case("train_codec", "snac_wave_encoder_n_mels_zero",
          lambda ws: _snac_config(ws, "wave_encoder: {type: mel, channels: 8, n_mels: 0}"), "wave_encoder.n_mels"),
+    Case("train_codec", "snac_dead_code_restart_patience_zero",
+         lambda ws: _snac_config(ws, "dead_code_restart: {patience: 0}"), "dead_code_restart.patience"),
+    Case("train_codec", "snac_dead_code_restart_unknown_key",
+         lambda ws: _snac_config(ws, "dead_code_restart: {patience: 5, decay: 0.99}"), "['decay']"),
     Case("train_codec", "init_from_missing", lambda ws: _train(ws, "--init_from", ws / "start"),
          "init_from: {ws}/start is not a directory"),
     Case("train_codec", "init_from_not_a_model_dir", lambda ws: (ws / "start").mkdir() or _train(

@@ -70,6 +70,7 @@ class SNACOutput(NamedTuple):
     recon: (B, 1, N) waveform.  codes: [(B, T_0), (B, T_1), ...] int64, coarsest first.
     commit_loss: () mean over levels of MSE(z_e, sg(codeword)).  codebook_loss: () mean of MSE(codeword, sg(z_e)).
     levels: [(B, C, T), ...] each level's quantized contribution at the finest rate (their sum feeds the decoder).
+    latents: [(B, d, T_i), ...] each level's projected latent z_e, which its codes were chosen from.
     """
 
     recon: torch.Tensor
@@ -77,6 +78,7 @@ class SNACOutput(NamedTuple):
     commit_loss: torch.Tensor
     codebook_loss: torch.Tensor
     levels: list[torch.Tensor]
+    latents: list[torch.Tensor]
 
 
 class SNACCodec(Codec):
@@ -230,7 +232,7 @@ class SNACCodec(Codec):
                              f"{tuple(wav.shape)}")
         residual = self.model.encoder(wav)
         z_q = torch.zeros_like(residual)
-        codes, commit, codebook, levels = [], [], [], []
+        codes, commit, codebook, levels, latents = [], [], [], [], []
         for vq in self.model.quantizer.quantizers:
             x = F.avg_pool1d(residual, vq.stride, vq.stride) if vq.stride > 1 else residual
             z_e = vq.in_proj(x)
@@ -242,8 +244,10 @@ class SNACCodec(Codec):
             z_q, residual = z_q + level, residual - level
             codes.append(indices)
             levels.append(level)
+            latents.append(z_e)
         recon = self.model.decoder(z_q)
-        return SNACOutput(recon, codes, torch.stack(commit).mean(), torch.stack(codebook).mean(), levels)
+        return SNACOutput(recon, codes, torch.stack(commit).mean(), torch.stack(codebook).mean(), levels,
+                          latents)
 
     # ------------------------------------------------------------------ checks
     def _check_audio(self, wav: torch.Tensor) -> None:

@@ -1,7 +1,8 @@
 """SNAC training (mars6_snac.md §10): the generic GAN loop of `tts_codec.train.gan.task` (multi-scale mel L1,
 adversarial and feature-matching terms, DAC style) plus the commitment and codebook losses of SNAC's quantizer, and
 its data module (random segments of Kaldi data dirs at the codec's rate; no SSL features, no reference clip).
-Ours, off by default: `content_distill:` adds the `content` term of `tts_codec.train.content_distill`."""
+Ours, off by default: `content_distill:` adds the `content` term of `tts_codec.train.content_distill`;
+`dead_code_restart:` restarts codes unused for a number of batches (`tts_codec.train.dead_codes`)."""
 from __future__ import annotations
 
 import logging
@@ -17,6 +18,7 @@ from tts_codec.data.datadir import DataDir
 from tts_codec.errors import UserError
 from tts_codec.train.codebook_stats import codebook_stats
 from tts_codec.train.content_distill import ContentDistillation, Teacher
+from tts_codec.train.dead_codes import DeadCodeRestart, RestartConfig
 from tts_codec.train.gan.task import GANCodecTask, GeneratorStep
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,11 @@ class SNACTask(GANCodecTask):
                             f"{seg.hop_length} must be a multiple of {generator.pad_multiple}")
         self._level_stats: dict[str, float] = {}
         self.content = self._content_distillation(config, teacher)
+        restart = RestartConfig.from_section(config.get("dead_code_restart"))
+        self.dead_codes = None if restart is None else DeadCodeRestart(
+            restart, [vq.codebook.num_embeddings for vq in generator.model.quantizer.quantizers],
+            seed=int(config.get("seed", 0)))
+        self._restart_inputs: tuple[int, list[torch.Tensor], list[torch.Tensor]] | None = None
         self.apply_finetune()
 
     def _content_distillation(self, config: Mapping[str, Any], teacher: Teacher | None) -> ContentDistillation | None:
@@ -81,6 +88,8 @@ class SNACTask(GANCodecTask):
             for i, codes in enumerate(out.codes):
                 stats = codebook_stats(codes, size)
                 self._level_stats[f"codebook/l{i}/perplexity"] = stats.perplexity
+            if self.dead_codes is not None:
+                self._restart_inputs = (step, [c.detach() for c in out.codes], [z.detach() for z in out.latents])
         # All levels in one histogram, level i's codes offset by i * size: usage over the joint vocabulary.
         joint = torch.cat([codes.reshape(codes.shape[0], -1) + i * size for i, codes in enumerate(out.codes)], 1)
         losses = {"commit": out.commit_loss, "codebook": out.codebook_loss}
@@ -90,6 +99,17 @@ class SNACTask(GANCodecTask):
 
     def extra_train_metrics(self, step: int) -> dict[str, float]:
         return dict(self._level_stats)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Dead-code restart after both optimizer steps (a codebook row changed before the backward pass would
+        differ from the one its gradient was computed for); the counts are logged with the next batch."""
+        if self.dead_codes is None or self._restart_inputs is None:
+            return
+        step, codes, latents = self._restart_inputs
+        self._restart_inputs = None
+        codebooks = [vq.codebook.weight.data for vq in self.generator.model.quantizer.quantizers]
+        for i, count in enumerate(self.dead_codes.step(step, codebooks, codes, latents)):
+            self._level_stats[f"codebook/l{i}/restarted"] = float(count)
 
 
 def segment_config(config: Mapping[str, Any], hop_length: int) -> SegmentConfig:
