@@ -96,7 +96,9 @@ def test_config_errors_name_the_key(section, match):
 
 
 def test_snac_training_restarts_codes_and_checkpoints_their_ages(tmp_path, corpus):
-    """patience 1 on the tiny SNAC: after three batches (counts are logged with the batch after) its codebooks differ from a run without the section, the counts are logged, the ages are in the checkpoint and the export loads without them."""
+    """patience 1 on the tiny SNAC, three batches (a batch's restarts are logged with the next one): its codebooks
+    differ from a run without the section, the counts are logged, the ages are in the checkpoint, and the exported
+    model has none of them."""
     from tts_codec.codecs.snac import SNACCodec
 
     torch.set_num_threads(1)
