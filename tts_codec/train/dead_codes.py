@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 
 from tts_codec.errors import UserError
+from tts_codec.train.codebook_stats import code_histogram
 
 
 @dataclass(frozen=True)
@@ -88,30 +89,27 @@ class DeadCodeRestart(torch.nn.Module):
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + batch)
         restarted = []
         for level, (weight, idx, z_e) in enumerate(zip(codebooks, codes, latents)):
-            last = self.last_used(level)
-            counts = torch.bincount(idx.reshape(-1).long().cpu(), minlength=last.numel())
+            last = self.last_used(level)  # on the module's device, which is the codebook's
+            counts = code_histogram(idx, last.numel()).to(last.device)
             if _distributed():
-                counts = counts.to(weight.device)
                 dist.all_reduce(counts)
-                counts = counts.cpu()
-            last[counts.to(last.device) > 0] = batch
+            last[counts > 0] = batch
             dead = torch.nonzero(batch - last >= self.config.patience).reshape(-1).cpu()
-            candidates = z_e.detach().transpose(1, 2).reshape(-1, z_e.shape[1])
+            candidates = z_e.detach().transpose(1, 2).reshape(-1, z_e.shape[1]).to(weight)
             limit = min(dead.numel(), candidates.shape[0], max(1, int(self.config.max_share * last.numel())))
             if _distributed():
-                bound = torch.tensor([limit], device=weight.device)
+                bound = torch.tensor([limit], device=last.device)
                 dist.all_reduce(bound, op=dist.ReduceOp.MIN)
                 limit = int(bound)
             if limit == 0:
                 restarted.append(0)
                 continue
-            chosen = dead[torch.randperm(dead.numel(), generator=generator)[:limit]]
-            picks = torch.randperm(candidates.shape[0], generator=generator)[:limit]
-            rows = candidates[picks.to(candidates.device)].to(weight.dtype).contiguous()
+            chosen = dead[torch.randperm(dead.numel(), generator=generator)[:limit]].to(last.device)
+            rows = candidates[torch.randperm(candidates.shape[0], generator=generator)[:limit].to(last.device)]
             if _distributed():
-                rows = rows.to(weight.device)
+                rows = rows.contiguous()
                 dist.broadcast(rows, src=0)
-            weight[chosen.to(weight.device)] = rows.to(weight.device)
-            last[chosen.to(last.device)] = batch
+            weight[chosen] = rows
+            last[chosen] = batch
             restarted.append(limit)
         return restarted
