@@ -126,19 +126,8 @@ def test_main_in_process(tmp_path, monkeypatch, capsys):
         main(["--backend", "pbs", "l.log", "true"])
 
 
-def _wait_dead(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_kills_running_jobs(tmp_path, sig):
+def test_interrupt_kills_running_jobs(tmp_path, sig, process_gone):
     # Each job backgrounds a sleep (a grandchild of the runner) and waits: it must die with the runner.
     cmd = [sys.executable, "-m", "tts_codec.bin.run_jobs", "--backend", "local", "JOB=1:2", "log/s.JOB.log",
            "sleep", "60", "&", "echo", "$!", ">", "pid.JOB", ";", "wait"]
@@ -155,21 +144,7 @@ def test_interrupt_kills_running_jobs(tmp_path, sig):
     proc.send_signal(sig)
     assert proc.wait(timeout=15) == 130
     assert "interrupted" in proc.stderr.read()
-    assert all(_wait_dead(pid, 5) for pid in sleepers), "a job's child survived the interrupt"
-
-
-def _gone(pid: int, timeout: float) -> bool:
-    """True once `pid` has exited (a zombie not yet reaped by init counts as gone)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
+    assert all(process_gone(pid, 5) for pid in sleepers), "a job's child survived the interrupt"
 
 
 def _start_sleeper_jobs(tmp_path, argv_prefix):
@@ -186,20 +161,20 @@ def _start_sleeper_jobs(tmp_path, argv_prefix):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux /proc")
-def test_sigkill_of_the_runner_kills_its_jobs(tmp_path):
+def test_sigkill_of_the_runner_kills_its_jobs(tmp_path, process_gone):
     runner, sleepers = _start_sleeper_jobs(tmp_path, [str(REPO / "utils" / "run.sh")])
     runner.kill()
     runner.wait(timeout=10)
-    assert all(_gone(pid, 10) for pid in sleepers), "a job outlived its SIGKILLed runner"
+    assert all(process_gone(pid, 10) for pid in sleepers), "a job outlived its SIGKILLed runner"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux /proc and prctl")
-def test_sigkill_of_the_recipe_kills_runner_and_jobs(tmp_path):
+def test_sigkill_of_the_recipe_kills_runner_and_jobs(tmp_path, process_gone):
     # The recipe is a bash that runs utils/run.sh and then would go on: SIGKILL it, not the runner.
     recipe = tmp_path / "recipe.sh"
     recipe.write_text(f'"{REPO}/utils/run.sh" "$@"\necho after > after.txt\n')
     shell, sleepers = _start_sleeper_jobs(tmp_path, ["bash", str(recipe)])
     shell.kill()
     shell.wait(timeout=10)
-    assert all(_gone(pid, 10) for pid in sleepers), "a job outlived its SIGKILLed recipe"
+    assert all(process_gone(pid, 10) for pid in sleepers), "a job outlived its SIGKILLed recipe"
     assert not (tmp_path / "after.txt").exists()
