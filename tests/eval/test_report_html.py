@@ -35,6 +35,7 @@ from tts_codec.testing.score_dirs import fake_utt_ids, make_fake_eval, make_gen_
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MISSING_UTT = "spk1-utt002"
+STARTUP_TIMEOUT_S = 120.0
 
 
 class _Links(html.parser.HTMLParser):
@@ -170,23 +171,29 @@ class Chromium:
         self._from_chrome, from_chrome_w = os.pipe()
         # bash moves our pipe ends onto fds 3 and 4, where Chromium expects them
         redirect = f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
+        self._log = open(Path(self.profile) / "chromium.log", "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
             ["bash", "-c", redirect, binary, *self.FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             pass_fds=(to_chrome_r, from_chrome_w), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT,
         )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf, self._next_id, self.events = b"", 0, []
 
+    def _log_tail(self) -> str:
+        self._log.flush()
+        tail = (Path(self.profile) / "chromium.log").read_bytes()[-2000:].decode(errors="replace")
+        return f"(Chromium exit code {self.proc.poll()}; its log ends with:\n{tail})"
+
     def _recv(self, deadline: float) -> dict:
         while b"\0" not in self._buf:
             ready, _, _ = select.select([self._from_chrome], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
-                raise TimeoutError("no message from Chromium in time")
+                raise TimeoutError(f"no message from Chromium in time {self._log_tail()}")
             chunk = os.read(self._from_chrome, 1 << 16)
             if not chunk:
-                raise RuntimeError("Chromium closed the DevTools pipe")
+                raise RuntimeError(f"Chromium closed the DevTools pipe {self._log_tail()}")
             self._buf += chunk
         message, self._buf = self._buf.split(b"\0", 1)
         return json.loads(message)
@@ -225,6 +232,7 @@ class Chromium:
             self.proc.wait()
         for fd in (self._to_chrome, self._from_chrome):
             os.close(fd)
+        self._log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
@@ -256,12 +264,13 @@ def test_page_loads_and_plays_in_chromium(report: Path):
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     browser = Chromium(CHROMIUM)
     try:
-        target = browser.send("Target.createTarget", url="about:blank")["targetId"]
+        # the first reply waits for Chromium to start: on a loaded 2-core CI machine that took more than 15 s once
+        target = browser.send("Target.createTarget", url="about:blank", timeout=STARTUP_TIMEOUT_S)["targetId"]
         session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             browser.send(f"{domain}.enable", session=session)
         browser.send("Page.navigate", session=session, url=base + "index.html")
-        browser.wait_event("Page.loadEventFired")
+        browser.wait_event("Page.loadEventFired", timeout=60)
         result = browser.send("Runtime.evaluate", session=session, expression=PLAY_ALL, awaitPromise=True,
                               returnByValue=True, timeout=60)["result"]["value"]
         if os.environ.get("TTS_CODEC_SCREENSHOT"):  # development aid: look at the page
