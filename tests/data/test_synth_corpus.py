@@ -9,6 +9,7 @@ from tts_codec.bin import make_synthetic_corpus
 from tts_codec.cli import run_main
 from tts_codec.data.datadir import DataDir
 from tts_codec.data.synth.corpus import CorpusConfig, make_corpus, plan_corpus
+from tts_codec.data.synth.sentences import load_sentences
 from tts_codec.data.table import read_table
 from tts_codec.data.validate import validate_data_dir
 from tts_codec.errors import UserError
@@ -127,6 +128,14 @@ def test_sizes_presets_and_explicit_overrides():
     eval_texts = {u.text for u in splits["dev"] + splits["test"]}
     assert not eval_texts & train_texts  # evaluation sentences are never read in training
     assert {u.speaker.id for u in splits["test"]}.isdisjoint({u.speaker.id for u in splits["train"]})
+    xlarge, xxlarge = plan_corpus(sized_config("xlarge")), plan_corpus(sized_config("xxlarge"))
+    assert [sum(u.split == "train" for u in plan) for plan in (xlarge, xxlarge)] == [14 * 396, 14 * 1596]
+    for bigger in (xlarge, xxlarge):  # the held-out pool is the same: neither trains on the other's dev or test
+        bigger_train = {u.text for u in bigger if u.split == "train"}
+        assert train_texts <= bigger_train and not eval_texts & bigger_train
+        assert [(u.utt_id, u.text) for u in bigger if u.split == "test"] == [
+            (u.utt_id, u.text) for u in splits["test"]]
+    assert len({u.text for u in xxlarge if u.split == "train"}) == 640  # every training sentence of the list
     assert sized_config("large", utts_per_speaker=10).utts_per_speaker == 10
     assert sized_config("large", num_speakers=None).num_speakers == SIZES["large"]["num_speakers"]
     with pytest.raises(UserError, match="--size"):
@@ -144,3 +153,49 @@ def test_speaker_count_errors_name_the_right_flag(tmp_path, capsys):
         assert run_main(make_synthetic_corpus.main, ["--out_dir", str(tmp_path / "x")] + argv) == 2
         assert expected in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_splice_joins_the_first_half_of_one_sentence_to_the_second_half_of_another():
+    from tts_codec.data.synth.corpus import splice
+
+    assert splice("The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.") == \
+        "The birch canoe slid the dark blue background."
+    assert splice("One two three.", "four five six seven.") == "One two six seven."  # odd: the head keeps the middle
+    assert splice("Alone.", "Solo.") == "Alone. Solo."
+
+
+def test_spliced_training_texts_leave_dev_test_and_prosody_unchanged():
+    from tts_codec.data.synth.corpus import sized_config
+
+    whole, spliced = plan_corpus(sized_config("large")), plan_corpus(sized_config("large", splice_sentences=True))
+    assert [u.utt_id for u in whole] == [u.utt_id for u in spliced]
+    assert [u.prosody for u in whole] == [u.prosody for u in spliced]  # same voices, pitch and rate per utterance
+    evaluation = [(u.split, u.text) for u in whole if u.split != "train"]
+    assert evaluation == [(u.split, u.text) for u in spliced if u.split != "train"]
+    pool = set(load_sentences("harvard")) - {text for _, text in evaluation}  # the training sentences
+    tails = {" ".join(t.split()[len(t.split()) // 2:]) for t in pool}
+    pairs = [(a.text, b.text) for a, b in zip(whole, spliced) if a.split == "train"]
+    for drawn, text in pairs:  # each reads the first half of the sentence it drew and the second half of another
+        words = drawn.split()
+        head = " ".join(words[: (len(words) + 1) // 2])
+        assert text.startswith(head + " ") and text[len(head) + 1:] in tails
+    texts = [t for _, t in pairs]
+    assert len(set(texts)) >= 0.95 * len(texts) > len(pool)  # about one word sequence per utterance
+    assert len({t for t in texts if t in pool}) < 0.01 * len(texts)
+    assert not set(texts) & {text for _, text in evaluation}
+
+
+def test_splice_flag_reaches_the_corpus_and_its_info(tmp_path):
+    import json
+
+    base = ["--num_speakers", "4", "--utts_per_speaker", "3", "--dev_utts_per_speaker", "1", "--seed", "3"]
+    assert make_synthetic_corpus.main(["--out_dir", str(tmp_path / "s"), *base, "--splice_sentences", "true"]) == 0
+    info = json.loads((tmp_path / "s" / "synth_info.json").read_text())
+    assert info["config"]["splice_sentences"] is True
+    plain = plan_corpus(SMALL)
+    train = DataDir.load(tmp_path / "s" / "train").text
+    assert set(train) == {u.utt_id for u in plain if u.split == "train"}
+    assert set(train.values()) != {u.text for u in plain if u.split == "train"}
+    assert DataDir.load(tmp_path / "s" / "dev").text == {u.utt_id: u.text for u in plain if u.split == "dev"}
+    assert "splice_sentences" not in json.loads(  # a corpus made without it keeps the info of older versions
+        (make_corpus(tmp_path / "p", SMALL)["train"].parent / "synth_info.json").read_text())["config"]

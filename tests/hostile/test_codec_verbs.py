@@ -309,6 +309,8 @@ SYNTH = [
            "--sample_rate") for name, value in bad_numbers("--sample_rate")],
     Case("make_synthetic_corpus", "seed_negative", lambda ws: _synth(ws, "--seed", "-1"), "--seed"),
     Case("make_synthetic_corpus", "size_unknown", lambda ws: _synth(ws, "--size", "huge"), "--size"),
+    Case("make_synthetic_corpus", "splice_sentences_not_a_bool",
+         lambda ws: _synth(ws, "--splice_sentences", "maybe"), "--splice_sentences"),
 ]
 
 

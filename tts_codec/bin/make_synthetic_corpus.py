@@ -42,6 +42,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sample_rate", type=any_int, default=defaults.sample_rate,
                         help="kaldi layout only (EARS is 48 kHz, LibriSpeech/VoxBox 16 kHz)")
     parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
+    parser.add_argument("--splice_sentences", type=str2bool, default=False,
+                        help="training utterances read the first half of a list sentence joined to the second half "
+                             "of another (distinct word sequences; dev and test unchanged)")
     parser.add_argument("--wav_dir", default=None, help="kaldi layout: where wavs go (default <out_dir>/wav)")
     parser.add_argument("--engine", default="auto", choices=("auto", "library", "cli"),
                         help="eSpeak NG backend: pip espeakng-loader library or the espeak-ng program")
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = sized_config(args.size, num_speakers=args.num_speakers, utts_per_speaker=args.utts_per_speaker,
                        dev_utts_per_speaker=args.dev_utts_per_speaker, num_test_speakers=args.num_test_speakers,
                        test_utts_per_speaker=args.test_utts_per_speaker, sample_rate=args.sample_rate,
-                       seed=args.seed)
+                       seed=args.seed, splice_sentences=args.splice_sentences or None)
     engine = get_engine(args.engine)
     if args.layout == "kaldi":
         make_corpus(args.out_dir, cfg, wav_dir=args.wav_dir, overwrite=args.overwrite, engine=engine)

@@ -4,8 +4,12 @@ Splits: train = the seen speakers' training sentences; dev = the same speakers r
 training utterance; test = held-out speakers (one of each gender at least) reading held-out sentences.
 Sentence rule: after a seeded shuffle of the list, the first n_eval sentences (as many as dev + test read, at most a
 quarter of the list) are evaluation sentences that no training utterance reads, so a codec sees them only at test
-time and an LM is tested on unseen text; training draws from the rest. `SIZES` names two presets: `small` (the CI
-default, about 5 minutes of audio) and `large` (16 voices, about 75 minutes, several hundred training sentences).
+time and an LM is tested on unseen text; training draws from the rest. With `splice_sentences` every training
+utterance reads the first half of its drawn sentence joined to the second half of another training sentence, so an
+LM sees about one distinct word sequence per utterance instead of the few hundred training sentences of the list
+(it cannot learn them by heart); dev and test are unchanged, byte for byte. `SIZES` names the presets: `small` (the CI
+default, about 5 minutes of audio), `large` (16 voices, about 75 minutes, several hundred training sentences) and
+`xlarge` / `xxlarge` (the same voices with 4x / 16x large's training utterances, for LM runs).
 Every utterance varies pitch and rate around its speaker's base, so the Spark-TTS pitch/speed levels
 (bicodec_spark.md §6) vary too. Everything follows from the seed: the same config gives byte-identical wavs and
 tables, and a rerun on the same out dir resumes (finished wavs are kept).
@@ -50,6 +54,7 @@ class CorpusConfig:
     seed: int = 0
     sentences: str = "harvard"
     test_utts_per_speaker: int | None = None  # None: utts_per_speaker
+    splice_sentences: bool | None = None  # None/False: training reads whole sentences (`splice`)
 
     @property
     def test_utts(self) -> int:
@@ -83,6 +88,11 @@ SIZES: dict[str, dict[str, int]] = {
     # for LM runs that overfit `large` (egs/mini/tts1/RESULTS.md).
     "xlarge": {"num_speakers": 16, "utts_per_speaker": 400, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
                "test_utts_per_speaker": 12},
+    # 4x xlarge's training utterances (14 x 1596, about 20 hours): every training sentence read about 35 times.
+    # Test is xlarge's; dev reads other sentences of the same held-out pool (the training draws use the generator
+    # longer), so xlarge's dev is just as unseen by a model trained here and serves to compare the two.
+    "xxlarge": {"num_speakers": 16, "utts_per_speaker": 1600, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
+                "test_utts_per_speaker": 12},
 }
 
 
@@ -113,6 +123,23 @@ def _draw(pool: list[str], count: int, rng: np.random.Generator) -> list[str]:
     return out[:count]
 
 
+def splice(first: str, second: str) -> str:
+    """The first half of `first`'s words, then the second half of `second`'s: a word sequence no list sentence has,
+    in the list's vocabulary (the training text of `splice_sentences`)."""
+    head, tail = first.split(), second.split()
+    return " ".join(head[: (len(head) + 1) // 2] + tail[len(tail) // 2:])
+
+
+def _splice_all(texts: list[str], pool: list[str], rng: np.random.Generator) -> list[str]:
+    """Each of `texts` spliced with another sentence of `pool` drawn by `rng` (never with itself)."""
+    out = []
+    for text in texts:
+        k = int(rng.integers(len(pool)))
+        partner = pool[k] if pool[k] != text else pool[(k + 1) % len(pool)]
+        out.append(splice(text, partner))
+    return out
+
+
 def plan_corpus(cfg: CorpusConfig) -> list[Utterance]:
     """Every utterance of the corpus, in speaker then index order; pure function of `cfg` (no audio)."""
     cfg.check()
@@ -129,7 +156,10 @@ def plan_corpus(cfg: CorpusConfig) -> list[Utterance]:
             texts = [("test", t) for t in _draw(eval_pool, cfg.test_utts, rng)]
         else:
             n_train = cfg.utts_per_speaker - cfg.dev_utts_per_speaker
-            texts = [("train", t) for t in _draw(train_pool, n_train, rng)]
+            train_texts = _draw(train_pool, n_train, rng)
+            if cfg.splice_sentences:  # its own generator: dev texts and every prosody draw stay as without it
+                train_texts = _splice_all(train_texts, train_pool, np.random.default_rng([cfg.seed, spk.index, 1]))
+            texts = [("train", t) for t in train_texts]
             texts += [("dev", t) for t in _draw(eval_pool, cfg.dev_utts_per_speaker, rng)]
         for k, (split, text) in enumerate(texts):
             pitch_delta = int(round(rng.normal(0.0, PITCH_SD)))
