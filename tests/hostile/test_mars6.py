@@ -88,11 +88,29 @@ def _resume_on_other_tokens(ws: Path) -> list:
     return args + ["--max_steps", "2"]
 
 
+def _init_other_width(ws: Path) -> list:
+    """A tiny model dir exported by a one-step run, then fine-tuned under a config of another width."""
+    from tts_codec.bin.train_lm import main as train_lm
+
+    args = _option_config(ws, "lm_conf: {codebook_size: 16, dim: 32, ffn: 64}")
+    assert train_lm([str(a) for a in args] + ["--max_steps", "1", "--output_dir", str(ws / "init")]) == 0
+    (ws / "wide.yaml").write_text(f"base: {TINY}\nlm_conf: {{codebook_size: 16, dim: 48, ffn: 64}}\n")
+    return [args[0], ws / "wide.yaml", *args[2:], "--init_llm_dir", ws / "init" / "model"]
+
+
 LM = [
+    Case("train_lm", "mars6_init_not_a_model_dir", lambda ws: _lm_args(ws, "--init_llm_dir", ws / "tok"),
+         "init_llm_dir {ws}/tok: not a MARS6 model dir"),
+    Case("train_lm", "mars6_init_of_another_width", _init_other_width,
+         "the config's lm_conf differs from the model's in dim (48 against 32)"),
     Case("train_lm", "mars6_resume_on_other_tokens", _resume_on_other_tokens,
          "{ws}/exp: its checkpoints were trained on other tokens (codes.weights_hash"),
     Case("train_lm", "mars6_prompt_pairs_above_one", lambda ws: _option_config(ws, "data: {prompt_pairs: 2}"),
          "config data.prompt_pairs: 2"),
+    Case("train_lm", "mars6_dropout_one", lambda ws: _option_config(ws, "lm_conf: {dropout: 1.0}"),
+         "lm_conf: dropout 1.0 must be in [0, 1)"),
+    Case("train_lm", "mars6_dropout_not_a_number", lambda ws: _option_config(ws, "lm_conf: {dropout: 1e-1}"),
+         "lm_conf.dropout: expected float, got '1e-1'"),
     Case("train_lm", "mars6_level_restricted_loss_not_bool",
          lambda ws: _option_config(ws, "level_restricted_loss: sometimes"), "level_restricted_loss"),
     Case("train_lm", "mars6_guided_attention_sigma",

@@ -109,6 +109,30 @@ def test_config_rejects_unknown_keys_and_bad_sizes():
         Mars6Config.from_dict({"dims": 3})
     with pytest.raises(UserError, match="multiple of heads"):
         Mars6Config.from_dict({"dim": 30, "heads": 8})
+    with pytest.raises(UserError, match=r"dropout 1.0 must be in \[0, 1\)"):
+        Mars6Config.from_dict({"dropout": 1.0})
+    with pytest.raises(UserError, match=r"lm_conf.dim: expected int, got 3.5"):
+        Mars6Config.from_dict({"dim": 3.5})
+    with pytest.raises(UserError, match=r"lm_conf.cond_dropout: expected float, got True"):
+        Mars6Config.from_dict({"cond_dropout": True})
+    assert Mars6Config.from_dict({"dropout": 0}).dropout == 0  # an int is a fine float
+
+
+def test_residual_dropout_acts_in_training_only_and_adds_no_parameters():
+    import dataclasses
+
+    torch.manual_seed(0)
+    plain = Mars6(TINY)
+    dropped = Mars6(dataclasses.replace(TINY, dropout=0.5))
+    dropped.load_state_dict(plain.state_dict())  # strict: the same parameter names and shapes
+    text, mask, speaker = _inputs()
+    patches = torch.from_numpy(group_patches([np.arange(4 * n) % 16 for n in TINY.levels], TINY.levels, 16))[None]
+    with torch.no_grad():
+        reference = plain.eval()(text, mask, speaker, patches)[0]
+        torch.testing.assert_close(dropped.eval()(text, mask, speaker, patches)[0], reference)
+        dropped.train()
+        first, second = (dropped(text, mask, speaker, patches)[0] for _ in range(2))
+    assert not torch.allclose(first, reference) and not torch.allclose(first, second)
 
 
 def test_restricted_head_gives_the_greedy_tokens_of_the_full_head():

@@ -242,3 +242,76 @@ def test_training_with_patch_input_noise_changes_what_the_model_sees(setup, tmp_
     assert noisy.trainer.global_step == 2
     weights = zip(clean.model.state_dict().values(), noisy.model.state_dict().values())
     assert not all(torch.equal(a, b) for a, b in weights)
+
+
+def _model_dir(setup, path: Path, quantized: bool = False) -> Path:
+    """A tiny MARS6 model dir with seeded random weights (int8 rows as `pack_model --weights_dtype int8` with
+    `quantized`)."""
+    from tts_codec.data.safetensors_file import save_safetensors
+    from tts_codec.lm.mars6.model import Mars6
+    from tts_codec.lm.mars6.model_dir import WEIGHTS, model_config, save_model_dir
+    from tts_codec.lm.mars6.text import Mars6Text
+    from tts_codec.nn.int8_storage import quantize_state
+
+    tok = setup[0]
+    config = tiny_config(tok)
+    torch.manual_seed(3)
+    model = Mars6(model_config(config, Mars6Text.load(tok)))
+    save_model_dir(model, config, tok, path)
+    if quantized:
+        save_safetensors(quantize_state(model.state_dict(), min_elements=256), path / WEIGHTS)
+    return path
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_fine_tuning_starts_from_a_model_dir_and_keeps_its_architecture(setup, tmp_path, quantized):
+    from tts_codec.lm.mars6.model_dir import load_model_dir
+    from tts_codec.nn.int8_storage import is_quantized
+    from tts_codec.codecs.bicodec.checkpoint import read_weights
+
+    init = _model_dir(setup, tmp_path / "init", quantized)
+    assert is_quantized(read_weights(init / "model.safetensors")[0]) == quantized
+    start, _, _ = load_model_dir(init)
+    config = tiny_config(setup[0], max_steps=2)
+    del config["tokenizer_dir"]  # the model dir's tokenizer is used
+    config["lm_conf"] = {"dropout": 0.1, "cond_dropout": 0.2}  # training-only keys may change; the rest is the dir's
+    config["init_llm_dir"] = str(init)
+    from tts_codec.train.lm.mars6_task import Mars6Task
+
+    for name, tensor in Mars6Task(config).model.state_dict().items():
+        assert torch.equal(tensor, start.state_dict()[name]), name
+    task = run(config, setup, tmp_path / "exp")
+    assert task.trainer.global_step == 2
+    tuned, _, saved = load_model_dir(tmp_path / "exp" / "model")
+    assert saved["init_llm_dir"] == str(init) and saved["tokenizer_dir"] == str(init)
+    assert (tuned.cfg.dim, tuned.cfg.dropout, tuned.cfg.cond_dropout) == (32, 0.1, 0.2)
+    assert not torch.equal(tuned.head.weight, start.head.weight)  # it trained from there
+
+
+def test_fine_tuning_refuses_another_architecture_tokenizer_or_a_non_model_dir(setup, tmp_path):
+    from tts_codec.train.lm.mars6_task import Mars6Task
+
+    init = _model_dir(setup, tmp_path / "init")
+    config = {**tiny_config(setup[0]), "init_llm_dir": str(init)}
+    assert Mars6Task(config).model.cfg.dim == 32  # the same tokenizer_dir as the model's is fine
+    wider = {**config, "lm_conf": {**config["lm_conf"], "dim": 48}}
+    with pytest.raises(UserError, match=r"lm_conf differs from the model's in dim \(48 against 32\)"):
+        Mars6Task(wider)
+    other = make_mars6_tokenizer(tmp_path / "other_tok", vocab_size=300)
+    with pytest.raises(UserError, match=r"other_tok: its \S+ is not that of init_llm_dir"):
+        Mars6Task({**config, "tokenizer_dir": str(other)})
+    with pytest.raises(UserError, match=r"init_llm_dir .*nope: not a MARS6 model dir"):
+        Mars6Task({**config, "init_llm_dir": str(tmp_path / "nope")})
+
+
+def test_orpo_starts_from_an_int8_packed_fine_tuned_model_dir(setup, tmp_path):
+    from tts_codec.lm.mars6.model_dir import load_model_dir
+    from tts_codec.train.lm.orpo_task import Mars6OrpoTask
+
+    init = _model_dir(setup, tmp_path / "lm", quantized=True)
+    # as a fine-tuned, packed dir's config: it names the tokenizer and model it came from, gone on this machine
+    orpo = {**load_config(init / "config.yaml"), "task": "mars6_orpo", "init_lm_dir": str(init),
+            "tokenizer_dir": str(tmp_path / "gone" / "tok"), "init_llm_dir": str(tmp_path / "gone" / "lm")}
+    start, _, _ = load_model_dir(init)
+    for name, tensor in Mars6OrpoTask(orpo).model.state_dict().items():
+        assert torch.equal(tensor, start.state_dict()[name]), name

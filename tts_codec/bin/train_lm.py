@@ -28,7 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="MARS6: stage-3 x-vector root with <set>/xvector.scp (default: --attr_dir, the data dirs)")
     parser.add_argument("--tokenizer_dir", default=None, help="stage-4 tokenizer dir (sets config tokenizer_dir)")
     parser.add_argument("--init_llm_dir", default=None,
-                        help="official Spark-TTS LLM/ dir to start from (its weights and tokenizer)")
+                        help="fine-tune: Spark, an official Spark-TTS LLM/ dir; MARS6, a MARS6 model dir (stage 8's "
+                             "exp/lm_<tag>/model or a packed <name>/lm, int8 too). Its weights and tokenizer are "
+                             "used; MARS6 keeps its lm_conf (only cond_dropout and dropout may change)")
     parser.add_argument("--output_dir", required=True, help="experiment dir, e.g. exp/lm_spark_tiny")
     parser.add_argument("--ngpu", type=number_type(int, low=0), default=0, help="GPUs per node (0: CPU)")
     parser.add_argument("--num_nodes", type=number_type(int, low=1), default=1, help="number of nodes")

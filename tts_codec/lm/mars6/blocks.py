@@ -1,4 +1,5 @@
-"""Transformer blocks of MARS6 with optional KV caches: pre-norm, Mish feed-forward, no dropout (mars6_snac.md §4).
+"""Transformer blocks of MARS6 with optional KV caches: pre-norm, Mish feed-forward, no dropout by default
+(mars6_snac.md §4; `dropout` adds residual dropout for small corpora).
 
 The parameter layout equals the stock `nn.Transformer*Layer` one (fused q/k/v projection, 3 LayerNorms in a
 decoder layer), so the parameter counts of §4.1 hold; the attention is our own so that decoding can keep K/V.
@@ -114,22 +115,24 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm layer: self-attention, optional cross-attention, Mish feed-forward."""
+    """Pre-norm layer: self-attention, optional cross-attention, Mish feed-forward; `dropout` drops each branch's
+    output before the residual sum in training (no parameters: checkpoints load either way)."""
 
-    def __init__(self, dim: int, heads: int, ffn: int, cross: bool):
+    def __init__(self, dim: int, heads: int, ffn: int, cross: bool, dropout: float = 0.0):
         super().__init__()
         self.norm_self, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
         self.norm_cross = nn.LayerNorm(dim) if cross else None
         self.cross = Attention(dim, heads, cross=True) if cross else None
         self.norm_ff = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, ffn), nn.Mish(), nn.Linear(ffn, dim))
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x, mask=None, cache=None, memory_kv=None, memory_mask=None, cross_weights=None) -> torch.Tensor:
         """`cross_weights`: a list that receives the cross-attention probabilities (see `Attention.forward`)."""
-        x = x + self.attn(self.norm_self(x), mask, cache)
+        x = x + self.drop(self.attn(self.norm_self(x), mask, cache))
         if self.cross is not None:
-            x = x + self.cross(self.norm_cross(x), memory_mask, kv=memory_kv, weights=cross_weights)
-        return x + self.ff(self.norm_ff(x))
+            x = x + self.drop(self.cross(self.norm_cross(x), memory_mask, kv=memory_kv, weights=cross_weights))
+        return x + self.drop(self.ff(self.norm_ff(x)))
 
 
 class BlockStep:
@@ -169,10 +172,11 @@ def _bound_norm(norm: nn.LayerNorm) -> Callable[[torch.Tensor], torch.Tensor]:
 class Stack(nn.Module):
     """`layers` Blocks; causal ones build their mask from the cache length (so cached and full passes agree)."""
 
-    def __init__(self, layers: int, dim: int, heads: int, ffn: int, causal: bool, cross: bool = False):
+    def __init__(self, layers: int, dim: int, heads: int, ffn: int, causal: bool, cross: bool = False,
+                 dropout: float = 0.0):
         super().__init__()
         self.causal = causal
-        self.blocks = nn.ModuleList(Block(dim, heads, ffn, cross) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(dim, heads, ffn, cross, dropout) for _ in range(layers))
 
     def new_caches(self) -> list[KVCache]:
         return [KVCache() for _ in self.blocks]

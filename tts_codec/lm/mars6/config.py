@@ -19,6 +19,8 @@ class Mars6Config:
         speaker_dim: size of the speaker embedding (xvector.scp); style_dim: the optional second slot (0 = off).
         num_langs: language embeddings (1: English only).
         cond_dropout: training probability of replacing the speaker (and style) by the learned null embedding.
+        dropout: residual dropout in every transformer block during training (0: none, as in §4; small corpora
+            that the model learns by heart want some, see the mini recipe's RESULTS.md).
         max_text_len: longest encoder input accepted (text tokens).
     """
 
@@ -35,6 +37,7 @@ class Mars6Config:
     style_dim: int = 1024
     num_langs: int = 1
     cond_dropout: float = 0.1
+    dropout: float = 0.0
     max_text_len: int = 2048
 
     def __post_init__(self) -> None:
@@ -45,6 +48,8 @@ class Mars6Config:
             raise UserError("lm_conf: layer counts, text_vocab and speaker_dim must be >= 1")
         if not self.levels or min(self.levels) < 1 or not 0 <= self.cond_dropout < 1 or self.style_dim < 0:
             raise UserError("lm_conf: levels must be positive, 0 <= cond_dropout < 1, style_dim >= 0")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"lm_conf: dropout {self.dropout} must be in [0, 1)")
 
     @property
     def patch_size(self) -> int:
@@ -68,7 +73,19 @@ class Mars6Config:
         unknown = sorted(set(values) - known)
         if unknown:
             raise UserError(f"lm_conf: unknown key(s) {unknown}; known: {sorted(known)}")
+        for f in fields(cls):  # the range checks compare numbers: a string there would fail without naming its key
+            value = values.get(f.name)
+            if f.name in values and isinstance(f.default, (int, float)) and not _same_number_type(f.default, value):
+                raise UserError(f"lm_conf.{f.name}: expected {type(f.default).__name__}, got {value!r}")
         try:
             return cls(**values)
         except TypeError as err:
             raise UserError(f"lm_conf: {err}") from None
+
+
+def _same_number_type(default: int | float, value: Any) -> bool:
+    """True if `value` is a number of `default`'s kind: an int for an int, an int or float for a float (never a
+    bool, and never a string such as YAML's `1e-3`)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float)) if isinstance(default, float) else isinstance(value, int)

@@ -80,14 +80,15 @@ class Mars6(nn.Module):
         self.text_position = ScaledSinusoid(d)
         self.lang_embed, self.lang_memory = nn.Embedding(cfg.num_langs, d), nn.Embedding(cfg.num_langs, d)
         self.conditioning = SpeakerConditioning(cfg)
-        self.encoder = Stack(cfg.encoder_layers, d, cfg.heads, cfg.ffn, causal=False)
+        self.encoder = Stack(cfg.encoder_layers, d, cfg.heads, cfg.ffn, causal=False, dropout=cfg.dropout)
         self.bos = nn.Parameter(torch.randn(d) * 0.02)
         self.patch_embed = PatchEmbedding(cfg)
-        self.global_decoder = Stack(cfg.global_layers, d, cfg.heads, cfg.ffn, causal=True, cross=True)
+        self.global_decoder = Stack(cfg.global_layers, d, cfg.heads, cfg.ffn, causal=True, cross=True,
+                                    dropout=cfg.dropout)
         self.to_local = nn.Linear(d, d)
         self.local_embed = nn.Embedding(cfg.vocab_size, d, padding_idx=cfg.eos_id)
         self.local_position = nn.Embedding(cfg.patch_size, d)
-        self.local_decoder = Stack(cfg.local_layers, d, cfg.heads, cfg.ffn, causal=True)
+        self.local_decoder = Stack(cfg.local_layers, d, cfg.heads, cfg.ffn, causal=True, dropout=cfg.dropout)
         self.head = nn.Linear(d, cfg.vocab_size, bias=False)
 
     # ------------------------------------------------------------------ encoder

@@ -29,7 +29,7 @@ from tts_codec.config import require
 from tts_codec.data.lm_dataset import IGNORE
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.model import Mars6
-from tts_codec.lm.mars6.model_dir import model_config, save_model_dir
+from tts_codec.lm.mars6.model_dir import fine_tuning_config, load_weights, model_config, save_model_dir
 from tts_codec.lm.mars6.text import Mars6Text
 from tts_codec.train.lm.guided_attention import (guided_attention_loss, guided_attention_settings,
                                                 guided_attention_sums)
@@ -90,7 +90,9 @@ class Mars6Task(L.LightningModule):
             loss_weights {ce, flux, guided_attention}, data, patch_input_noise (ours, 0 = off:
             `corrupt_patch_inputs` on the global decoder's training inputs), guided_attention {sigma, heads} (ours,
             optional: `tts_codec.train.lm.guided_attention`), level_restricted_loss (ours, default false: training
-            and validation score each position against its level's rows only, `tts_codec.train.lm.level_loss`).
+            and validation score each position against its level's rows only, `tts_codec.train.lm.level_loss`),
+            init_llm_dir (optional: a MARS6 model dir to fine-tune, float or int8-packed; its weights, tokenizer
+            and architecture, `tts_codec.lm.mars6.model_dir.fine_tuning_config`).
     """
 
     optimizer_steps_per_batch = 1
@@ -100,10 +102,13 @@ class Mars6Task(L.LightningModule):
     def __init__(self, config: dict[str, Any]):
         super().__init__()
         self.automatic_optimization = False
+        config = with_init_model(config)
         self.config = copy.deepcopy(config)
         self.save_hyperparameters({"config": self.config})
         self.text = Mars6Text.load(require(config, "tokenizer_dir"))
         self.model = Mars6(model_config(config, self.text))
+        if config.get("init_llm_dir"):  # a resumed run then loads its checkpoint over these
+            load_weights(self.model, config["init_llm_dir"])
         self.config["lm_conf"] = {**(config.get("lm_conf") or {}), "text_vocab": self.model.cfg.text_vocab}
         weights = {"ce": 1.0, "flux": 0.0, "guided_attention": 0.0, **(config.get("loss_weights") or {})}
         unknown = sorted(set(weights) - set(LOSS_NAMES))
@@ -210,6 +215,11 @@ class Mars6Task(L.LightningModule):
         load_rng_states(checkpoint)
 
 
+def with_init_model(config: dict[str, Any]) -> dict[str, Any]:
+    """`config`, or with `init_llm_dir` the config fine-tuning that model dir (its tokenizer and architecture)."""
+    return fine_tuning_config(config, config["init_llm_dir"]) if config.get("init_llm_dir") else config
+
+
 def build_mars6_datamodule(config: dict[str, Any], train_data: str | Path, valid_data: str | Path | None,
                            codes_dir: str | Path | None = None, xvector_dir: str | Path | None = None,
                            attr_dir: str | Path | None = None):
@@ -222,6 +232,7 @@ def build_mars6_datamodule(config: dict[str, Any], train_data: str | Path, valid
 
     if codes_dir is None:
         raise UserError("--codes_dir is required: the stage-6 token dir (e.g. dump/codes/<codec tag>)")
+    config = with_init_model(config)
     data = dict(config.get("data") or {})
     text = Mars6Text.load(require(config, "tokenizer_dir"))
     cfg = model_config(config, text)

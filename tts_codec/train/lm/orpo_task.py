@@ -18,7 +18,6 @@ from torch.utils.data import Dataset
 from tts_codec.config import require
 from tts_codec.errors import UserError
 from tts_codec.lm.mars6.examples import Mars6Example, collate_examples
-from tts_codec.lm.mars6.model_dir import WEIGHTS
 from tts_codec.lm.mars6.patches import mask_to_levels
 from tts_codec.train.lm.datamodule import LMDataModule
 from tts_codec.train.lm.manual_step import finish_step
@@ -34,13 +33,10 @@ class Mars6OrpoTask(Mars6Task):
     """
 
     def __init__(self, config: dict[str, Any]):
-        init = Path(require(config, "init_lm_dir"))
-        super().__init__({**config, "tokenizer_dir": str(init)})
-        from safetensors.torch import load_file
-
-        if not (init / WEIGHTS).is_file():
-            raise UserError(f"init_lm_dir {init}: no {WEIGHTS} (a stage-8 model dir is needed)")
-        self.model.load_state_dict(load_file(str(init / WEIGHTS)))
+        # Mars6Task fine-tunes init (float or int8-packed, its tokenizer); the tokenizer_dir and init_llm_dir that
+        # the model dir's config names are where it came from, not what this run reads
+        init = require(config, "init_lm_dir")
+        super().__init__({**config, "init_llm_dir": str(init), "tokenizer_dir": None})
         self.lam = float(config.get("orpo_lambda", 0.1))
 
     def sequence_scores(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
