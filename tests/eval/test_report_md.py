@@ -5,12 +5,14 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tts_codec.bin import make_report
 from tts_codec.cli import run_main
 from tts_codec.errors import UserError
 from tts_codec.eval.report import format_number, load_score_dir
+from tts_codec.eval.report.paired import paired_differences
 from tts_codec.eval.report.results_md import render_results_md
 from tts_codec.testing.score_dirs import fake_utt_ids, make_score_dir
 
@@ -179,3 +181,47 @@ def test_cli_argument_errors(tmp_path: Path, score_dir: Path, capsys):
     assert "--gen_scp is required" in capsys.readouterr().err
     assert run_main(make_report.main, base + ["--gen_scp", str(tmp_path / "none.scp")]) == 2
     assert f"--gen_scp: {tmp_path / 'none.scp'} does not exist" in capsys.readouterr().err
+
+
+def test_paired_differences_are_per_utterance_over_both_scored(tmp_path: Path):
+    """Hand-computed: the mean of b - a over the utterances where both have the metric, and its bootstrap."""
+    utts = fake_utt_ids(8)
+    a = load_score_dir(make_score_dir(tmp_path / "a", utts, seed=0), "a")
+    b = load_score_dir(make_score_dir(tmp_path / "b", utts, seed=1), "b")
+    diffs = {(d.metric, d.system): d for d in paired_differences([a, b])}
+    assert {m for m, _ in diffs} == {"wer", "pesq_wb", "sim"}  # duration_s has no direction: not compared
+    for metric in ("wer", "pesq_wb", "sim"):
+        both = sorted(u for u in utts if a.scores[u].get(metric) is not None and b.scores[u].get(metric) is not None)
+        assert 0 < len(both) < len(utts) or metric == "wer"  # the default failures drop some pesq/sim cells
+        expected = np.array([b.scores[u][metric] - a.scores[u][metric] for u in both])
+        d = diffs[(metric, "b")]
+        assert (d.n, d.baseline) == (len(both), "a")
+        assert d.mean == pytest.approx(expected.mean())
+        assert expected.min() <= d.ci95[0] <= d.mean <= d.ci95[1] <= expected.max()
+
+
+def test_paired_verdict_follows_the_metric_direction(tmp_path: Path):
+    utts = fake_utt_ids(6)
+    a = load_score_dir(make_score_dir(tmp_path / "a", utts, failures={}), "a")
+    b = load_score_dir(make_score_dir(tmp_path / "a", utts, failures={}), "b")  # the same scores
+    for row in b.scores.values():
+        row["sim"] += 0.1  # higher is better: every utterance better
+        row["wer"] += 0.5  # lower is better: every utterance worse
+    verdicts = {d.metric: (d.verdict, round(d.mean, 9), d.ci95) for d in paired_differences([a, b])}
+    assert verdicts["sim"][:2] == ("better", 0.1) and verdicts["sim"][2] == pytest.approx((0.1, 0.1))
+    assert verdicts["wer"][:2] == ("worse", 0.5)
+    assert verdicts["pesq_wb"] == ("unresolved", 0.0, (0.0, 0.0))
+    assert paired_differences([a]) == []
+
+
+def test_paired_section_in_results_md(tmp_path: Path):
+    utts = fake_utt_ids(6)
+    systems = [load_score_dir(make_score_dir(tmp_path / n, utts, seed=s), n) for n, s in (("base", 0), ("new", 1))]
+    md = render_results_md(systems, "clone")
+    header, rows = _table(md, "Paired differences against base")
+    assert header == ["metric", "", "system", "mean difference", "95% CI", "n", "verdict"]
+    expected = paired_differences(systems)
+    assert [(r[0], r[2], r[3], r[5], r[6]) for r in rows] == [
+        (d.metric, d.system, format_number(d.mean), str(d.n), d.verdict) for d in expected]
+    assert "Difference = system - base, per utterance" in md
+    assert "## Paired differences" not in render_results_md(systems[:1], "one system")

@@ -1,4 +1,5 @@
-"""RESULTS.md of an experiment: header, one table of every metric for one or more systems, models, failures.
+"""RESULTS.md of an experiment: header, one table of every metric for one or more systems, the paired differences
+to the first system, models, failures.
 
 The same `summary_rows` feed the HTML page's summary table, so both show identical numbers.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tts_codec.eval.report import ScoreDir, format_number
+from tts_codec.eval.report.paired import paired_differences
 
 ARROWS = {True: "↑", False: "↓", None: ""}
 SYSTEM_COLUMNS = ("mean", "95% CI", "n", "failed")
@@ -102,6 +104,8 @@ def render_results_md(
     out += ["", "## Metrics", "", *_metrics_table(systems), "", table_legend(systems)]
     notes = metric_notes(systems)
     out += [""] + [f"- {note}" for note in notes] if notes else []
+    paired = _paired_section(systems)
+    out += ["", f"## Paired differences against {systems[0].name}", "", *paired] if paired else []
     out += ["", "## Models", "", *_models_section(systems)]
     out += ["", "## Failures", "", *_failures_section(systems)]
     return "\n".join(out) + "\n"
@@ -132,6 +136,22 @@ def _metrics_table(systems: Sequence[ScoreDir]) -> list[str]:
             cells += [f"**{mean}**" if best else mean, ci, n, failed]
         lines.append(md_row(cells))
     return lines
+
+
+def _paired_section(systems: Sequence[ScoreDir]) -> list[str]:
+    """The table of per-utterance differences to the first system (several systems only), with its legend."""
+    diffs = paired_differences(systems)
+    if not diffs:
+        return []
+    lines = [md_row(["metric", "", "system", "mean difference", "95% CI", "n", "verdict"]),
+             md_row(["---", ":-:", "---", "---:", "---:", "---:", "---"])]
+    for d in diffs:
+        ci = f"[{format_number(d.ci95[0])}, {format_number(d.ci95[1])}]"
+        lines.append(md_row([d.metric, ARROWS[d.higher_is_better], d.system, format_number(d.mean), ci, str(d.n),
+                             d.verdict]))
+    return lines + ["", f"Difference = system - {systems[0].name}, per utterance, over the n utterances both scored; "
+                        "95% CI: percentile bootstrap of the mean difference (2000 resamples, seed 0); verdict: "
+                        "better or worse when the interval leaves out 0, else unresolved."]
 
 
 def model_groups(systems: Sequence[ScoreDir]) -> list[tuple[str | None, list[tuple[str, str]]]]:
