@@ -23,6 +23,7 @@ from tts_codec.bin import make_report
 from tts_codec.cli import run_main
 from tts_codec.errors import UserError
 from tts_codec.eval.report import load_score_dir
+from tts_codec.eval.report.paired import paired_differences
 from tts_codec.eval.report.html_page import (
     Token,
     generated_audio,
@@ -131,6 +132,13 @@ def test_page_is_self_contained_and_escaped(report: Path):
     assert (page.parent / "img" / "dist_wer.png").is_file()
     assert (page.parent / "img" / "confusion_sys1_gender.png").is_file()
     assert "[html/index.html](html/index.html)" in (report / "RESULTS.md").read_text()
+    paired = text.split("<h2>Paired differences against deep</h2>", 1)[1].split("</table>", 1)[0]
+    systems = [load_score_dir(report.parent / "deep" / "score", "deep"),
+               load_score_dir(report.parent / "shallow" / "score", "shallow")]
+    expected = paired_differences(systems)
+    assert expected and paired.count("<tr>") == len(expected) + 1  # the header row and one per difference
+    for d in expected:
+        assert f"<td>{d.metric}</td>" in paired and f'<td class="{d.verdict}">{d.verdict}</td>' in paired
 
 
 def test_rerun_refuses_to_clobber(report: Path, capsys):

@@ -28,7 +28,15 @@ from tts_codec.eval.report import ScoreDir, format_number
 from tts_codec.eval.report.mel_images import write_mel_png
 from tts_codec.eval.report.plots import plot_confusion, plot_distribution
 from tts_codec.eval.normalize import simple_normalize
-from tts_codec.eval.report.results_md import SYSTEM_COLUMNS, metric_notes, model_groups, summary_rows, table_legend
+from tts_codec.eval.report.paired import paired_differences
+from tts_codec.eval.report.results_md import (
+    SYSTEM_COLUMNS,
+    metric_notes,
+    model_groups,
+    paired_legend,
+    summary_rows,
+    table_legend,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -216,6 +224,7 @@ def _build(out: Path, systems, ref_dir, gen_scps, title, max_rows, worst_by, see
     context = dict(
         title=title, header=header, systems=systems, columns=SYSTEM_COLUMNS, summary=summary_rows(systems),
         legend=table_legend(systems), notes=metric_notes(systems), models=model_groups(systems),
+        paired=paired_differences(systems), paired_legend=paired_legend(systems[0].name), fmt=format_number,
         distributions=_distribution_plots(out, systems), confusions=_confusion_plots(out, systems), rows=rows,
         n_utts=len(set().union(*(s.scores for s in systems))), worst_metric=worst_metric,
     )

@@ -149,9 +149,14 @@ def _paired_section(systems: Sequence[ScoreDir]) -> list[str]:
         ci = f"[{format_number(d.ci95[0])}, {format_number(d.ci95[1])}]"
         lines.append(md_row([d.metric, ARROWS[d.higher_is_better], d.system, format_number(d.mean), ci, str(d.n),
                              d.verdict]))
-    return lines + ["", f"Difference = system - {systems[0].name}, per utterance, over the n utterances both scored; "
-                        "95% CI: percentile bootstrap of the mean difference (2000 resamples, seed 0); verdict: "
-                        "better or worse when the interval leaves out 0, else unresolved."]
+    return lines + ["", paired_legend(systems[0].name)]
+
+
+def paired_legend(baseline: str) -> str:
+    """The sentence under the paired-differences table (RESULTS.md and the HTML page)."""
+    return (f"Difference = system - {baseline}, per utterance, over the n utterances both scored; 95% CI: percentile "
+            "bootstrap of the mean difference (2000 resamples, seed 0); verdict: better or worse when the interval "
+            "leaves out 0, else unresolved.")
 
 
 def model_groups(systems: Sequence[ScoreDir]) -> list[tuple[str | None, list[tuple[str, str]]]]:
