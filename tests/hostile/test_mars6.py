@@ -107,6 +107,13 @@ LM = [
          "{ws}/exp: its checkpoints were trained on other tokens (codes.weights_hash"),
     Case("train_lm", "mars6_prompt_pairs_above_one", lambda ws: _option_config(ws, "data: {prompt_pairs: 2}"),
          "config data.prompt_pairs: 2"),
+    Case("train_lm", "average_last_zero",
+         lambda ws: _option_config(ws, "lm_conf: {codebook_size: 16}\ntrainer: {average_last: 0}"),
+         "config trainer.average_last: 0 is not a whole number >= 1"),
+    Case("train_lm", "average_last_without_kept_checkpoints",
+         lambda ws: _option_config(ws, "lm_conf: {codebook_size: 16}\n"
+                                   "trainer: {average_last: 4, keep_checkpoints: 2}"),
+         "config trainer.average_last: 4 needs trainer.keep_checkpoints >= 3 (it is 2)"),
     Case("train_lm", "mars6_dropout_one", lambda ws: _option_config(ws, "lm_conf: {dropout: 1.0}"),
          "lm_conf: dropout 1.0 must be in [0, 1)"),
     Case("train_lm", "mars6_dropout_not_a_number", lambda ws: _option_config(ws, "lm_conf: {dropout: 1e-1}"),

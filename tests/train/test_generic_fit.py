@@ -1,11 +1,16 @@
 """The generic `fit` with a task that is not a GAN: a toy one-optimiser LM trains through the same trainer builder
 (exact step counting, periodic checkpoints, export, exact resume) without touching GAN code."""
+import re
+
 import lightning as L
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from tts_codec.data.samplers import ResumableStreamSampler, SampleKey
+from tts_codec.errors import UserError
+from tts_codec.train.averaging import average_state_dicts
 from tts_codec.train.trainer import CHECKPOINT_DIR, LAST, fit
 
 VOCAB, LENGTH, ITEMS = 17, 12, 10
@@ -91,3 +96,60 @@ def test_resume_continues_exactly(tmp_path):
     assert second.trainer.global_step == 6 and whole.seen == first.seen + second.seen
     for name, tensor in whole.state_dict().items():
         assert torch.equal(tensor, second.state_dict()[name]), name
+
+
+def _weights(path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+
+
+def test_average_last_exports_the_mean_of_the_last_checkpoints(tmp_path):
+    conf = config(6)
+    conf["trainer"].update(keep_checkpoints=3, average_last=3)
+    L.seed_everything(0, verbose=False)
+    task = fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
+    ckpts = tmp_path / "exp" / CHECKPOINT_DIR
+    states = [_weights(ckpts / name) for name in ("batch00000002.ckpt", "batch00000004.ckpt", LAST)]
+    exported = torch.load(tmp_path / "exp" / "model" / "weights.pt")
+    assert set(exported) == {"embed.weight", "head.weight", "head.bias"}
+    for key, value in exported.items():
+        torch.testing.assert_close(value, sum(s[key] for s in states) / 3)
+        assert not torch.equal(value, states[-1][key])  # the weights moved: the mean is not the last
+    assert torch.equal(task.head.bias, exported["head.bias"])
+    # training itself is unchanged: last.ckpt holds the trained weights, not the mean
+    L.seed_everything(0, verbose=False)
+    plain = run(tmp_path / "plain", 6)
+    torch.testing.assert_close(_weights(tmp_path / "plain" / CHECKPOINT_DIR / LAST)["head.bias"], states[-1]["head.bias"])
+    assert torch.equal(torch.load(tmp_path / "plain" / "model" / "weights.pt")["head.bias"], plain.head.bias)
+
+
+@pytest.mark.parametrize("trainer_conf, message", [
+    ({"average_last": 0}, "trainer.average_last: 0 is not a whole number >= 1"),
+    ({"average_last": "3"}, "trainer.average_last: '3' is not a whole number"),
+    ({"average_last": True}, "trainer.average_last: True is not a whole number"),
+    ({"average_last": 3, "keep_checkpoints": 1}, "needs trainer.keep_checkpoints >= 2 (it is 1)"),
+    ({"average_last": 3, "keep_checkpoints": 5, "max_steps": 4}, "needs 2 periodic checkpoints before the last batch, "
+     "and max_steps 4 with checkpoint_every_n_steps 2 makes 1"),
+])
+def test_average_last_is_checked_before_training(tmp_path, trainer_conf, message):
+    conf = config(6)
+    conf["trainer"].update(trainer_conf)
+    with pytest.raises(UserError, match=re.escape(message)):
+        fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
+    assert not (tmp_path / "exp" / CHECKPOINT_DIR).exists()
+
+
+def test_averaging_refuses_checkpoints_of_another_model(tmp_path):
+    good = {"state_dict": {"w": torch.ones(2, 2), "n": torch.tensor(3)}, "global_step": 2}
+    torch.save(good, tmp_path / "a.ckpt")
+    torch.save({"state_dict": {"w": torch.ones(3, 2), "n": torch.tensor(3)}}, tmp_path / "b.ckpt")
+    torch.save({"state_dict": {"v": torch.ones(2, 2), "n": torch.tensor(3)}}, tmp_path / "c.ckpt")
+    (tmp_path / "d.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match=r"b\.ckpt: w has shape \(3, 2\), .*a\.ckpt has \(2, 2\)"):
+        average_state_dicts([tmp_path / "b.ckpt", tmp_path / "a.ckpt"])
+    with pytest.raises(UserError, match=r"c\.ckpt: its weights differ from .*a\.ckpt's in names"):
+        average_state_dicts([tmp_path / "c.ckpt", tmp_path / "a.ckpt"])
+    with pytest.raises(UserError, match=r"d\.ckpt: not a readable training checkpoint"):
+        average_state_dicts([tmp_path / "d.ckpt", tmp_path / "a.ckpt"])
+    torch.save({"state_dict": {"w": torch.zeros(2, 2), "n": torch.tensor(7)}, "global_step": 1}, tmp_path / "e.ckpt")
+    mean = average_state_dicts([tmp_path / "e.ckpt", tmp_path / "a.ckpt"])
+    assert torch.equal(mean["w"], torch.full((2, 2), 0.5)) and mean["n"].item() == 3  # integers: the last one's

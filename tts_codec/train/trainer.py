@@ -26,6 +26,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from tts_codec.config import load_config, save_config
 from tts_codec.data.token_file import CodesInfo
 from tts_codec.errors import UserError
+from tts_codec.train.averaging import average_state_dicts, checkpoints_to_average
 from tts_codec.train.data_identity import check_identity, record_identity
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def trainer_settings(config: dict[str, Any], max_steps: int | None = None) -> di
         "max_steps": 1000, "precision": "32", "val_check_interval": 200, "limit_val_batches": 10,
         "log_every_n_steps": 50, "num_sanity_val_steps": 2, "checkpoint_every_n_steps": 1000,
         "keep_checkpoints": 1, "num_audio_samples": 2, "sync_batchnorm": True, "find_unused_parameters": True,
-        "deterministic": False,
+        "deterministic": False, "average_last": 1,
     }
     conf.update(config.get("trainer") or {})
     if max_steps is not None:
@@ -77,6 +78,18 @@ def trainer_settings(config: dict[str, Any], max_steps: int | None = None) -> di
         raise UserError(f"config trainer.precision: {conf['precision']!r} is not one of {list(PRECISIONS)}")
     if int(conf["max_steps"]) <= 0:
         raise UserError(f"max_steps must be positive, got {conf['max_steps']}")
+    average = conf["average_last"]
+    if isinstance(average, bool) or not isinstance(average, int) or average < 1:
+        raise UserError(f"config trainer.average_last: {average!r} is not a whole number >= 1 (1: export the last "
+                        "checkpoint's weights)")
+    if average - 1 > int(conf["keep_checkpoints"]):
+        raise UserError(f"config trainer.average_last: {average} needs trainer.keep_checkpoints >= {average - 1} "
+                        f"(it is {conf['keep_checkpoints']}): the periodic checkpoints to average must be kept")
+    every, steps = int(conf["checkpoint_every_n_steps"]), int(conf["max_steps"])
+    if (steps - 1) // every < average - 1:
+        raise UserError(f"config trainer.average_last: {average} needs {average - 1} periodic checkpoints before the "
+                        f"last batch, and max_steps {steps} with checkpoint_every_n_steps {every} makes "
+                        f"{(steps - 1) // every}")
     return conf
 
 
@@ -208,7 +221,8 @@ def fit(
     data_identity: CodesInfo | None = None,
 ) -> L.LightningModule:
     """Train `task` (whose resolved config is `task.config`): save `<output_dir>/config.yaml`, fit (resuming from
-    last.ckpt), save last.ckpt, and call `task.export(<output_dir>/model)` when the task has one.
+    last.ckpt), save last.ckpt, and call `task.export(<output_dir>/model)` when the task has one (with
+    `trainer.average_last` N > 1, on the mean weights of the last N checkpoints: tts_codec.train.averaging).
     `data_identity` (`tts_codec.train.data_identity`): a resume on other tokens is refused.
 
     Returns:
@@ -242,6 +256,11 @@ def fit(
     trainer.save_checkpoint(output_dir / CHECKPOINT_DIR / LAST, weights_only=False)
     log.info("trained %d batches", trainer.global_step // steps_per_batch(task))
     if trainer.is_global_zero and hasattr(task, "export"):
+        average = int(trainer_settings(config)["average_last"])
+        if average > 1:
+            paths = checkpoints_to_average(output_dir / CHECKPOINT_DIR, output_dir / CHECKPOINT_DIR / LAST, average)
+            task.load_state_dict(average_state_dicts(paths))
+            log.info("exported weights: the mean of %s", ", ".join(p.name for p in paths))
         task.export(output_dir / "model")
         log.info("model exported to %s", output_dir / "model")
     return task
