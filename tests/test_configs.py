@@ -11,6 +11,7 @@ from tts_codec.codecs import build_codec
 from tts_codec.config import load_config
 from tts_codec.errors import UserError
 from tts_codec.train.registry import TASKS, task_entry
+from tts_codec.train.trainer import trainer_settings
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "conf").rglob("*.yaml")) + sorted(REPO.glob("egs/*/tts1/conf/*.yaml"))
@@ -60,6 +61,7 @@ def test_config_builds_its_model_and_task(path, request):
         with torch.device("meta") if "lm" in cfg else contextlib.nullcontext():
             task = task_entry(cfg).task(cfg)
         assert task.optimizer_steps_per_batch >= 1 and n_params(task) > 0
+        trainer_settings(cfg)  # the trainer section passes the checks a run makes before training (average_last)
         if "codec" in cfg:  # a codec's training task wraps a codec of the same size
             assert n_params(task.generator) == n_params(codec)
     print(f"{path.name}: built in {time.perf_counter() - start:.1f} s")
