@@ -153,3 +153,15 @@ def test_averaging_refuses_checkpoints_of_another_model(tmp_path):
     torch.save({"state_dict": {"w": torch.zeros(2, 2), "n": torch.tensor(7)}, "global_step": 1}, tmp_path / "e.ckpt")
     mean = average_state_dicts([tmp_path / "e.ckpt", tmp_path / "a.ckpt"])
     assert torch.equal(mean["w"], torch.full((2, 2), 0.5)) and mean["n"].item() == 3  # integers: the last one's
+
+
+def test_average_last_names_the_dir_when_its_checkpoints_are_gone(tmp_path):
+    conf = config(6)
+    conf["trainer"].update(keep_checkpoints=3, average_last=3)
+    L.seed_everything(0, verbose=False)
+    fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
+    ckpts = tmp_path / "exp" / CHECKPOINT_DIR
+    (ckpts / "batch00000002.ckpt").unlink()  # a user cleaned up: one periodic checkpoint short
+    with pytest.raises(UserError, match=rf"average_last 3: {re.escape(str(ckpts))} holds 1 periodic checkpoint\(s\) "
+                                        r"before last\.ckpt, 2 needed"):
+        fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
