@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 from tts_codec.data.samplers import ResumableStreamSampler, SampleKey
 from tts_codec.errors import UserError
 from tts_codec.train.averaging import average_state_dicts
-from tts_codec.train.trainer import CHECKPOINT_DIR, LAST, fit
+from tts_codec.train.trainer import CHECKPOINT_DIR, LAST, fit, trainer_settings
 
 VOCAB, LENGTH, ITEMS = 17, 12, 10
 
@@ -165,3 +165,13 @@ def test_average_last_names_the_dir_when_its_checkpoints_are_gone(tmp_path):
     with pytest.raises(UserError, match=rf"average_last 3: {re.escape(str(ckpts))} holds 1 periodic checkpoint\(s\) "
                                         r"before last\.ckpt, 2 needed"):
         fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
+
+
+def test_average_last_follows_lightnings_meaning_of_keep_and_every():
+    """keep_checkpoints -1 keeps every checkpoint; checkpoint_every_n_steps 0 writes none (and is fine unaveraged)."""
+    assert trainer_settings({"trainer": {"checkpoint_every_n_steps": 0}})["average_last"] == 1
+    assert trainer_settings({"trainer": {"keep_checkpoints": -1, "average_last": 3, "checkpoint_every_n_steps": 2,
+                                         "max_steps": 6}})["average_last"] == 3
+    with pytest.raises(UserError, match=r"average_last: 3 needs 2 periodic checkpoints .* checkpoint_every_n_steps 0 "
+                                        r"makes 0"):
+        trainer_settings({"trainer": {"keep_checkpoints": 5, "average_last": 3, "checkpoint_every_n_steps": 0}})

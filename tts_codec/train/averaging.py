@@ -20,21 +20,17 @@ from tts_codec.errors import UserError
 PERIODIC = re.compile(r"^batch(\d+)\.ckpt$")
 
 
-def checkpoints_to_average(checkpoint_dir: str | Path, last: str | Path, count: int) -> list[Path]:
-    """`last` and the `count` - 1 newest periodic checkpoints (`batch<step>.ckpt`) of `checkpoint_dir` older than it,
-    oldest first. Fewer than `count` is a UserError naming the dir."""
-    last = Path(last)
-    last_step = _global_step(last)
-    periodic = sorted((int(m.group(1)), p) for p in Path(checkpoint_dir).iterdir()
-                      if (m := PERIODIC.match(p.name)))
-    # a periodic checkpoint of the last batch holds the same weights as last.ckpt: leave it out
-    older = [p for step, p in periodic if _global_step(p) < last_step]
-    chosen = older[len(older) - (count - 1):] if count > 1 else []
-    if len(chosen) < count - 1:
+def checkpoints_to_average(checkpoint_dir: str | Path, last: str | Path, last_batch: int, count: int) -> list[Path]:
+    """`last` (the checkpoint after `last_batch` batches) and the `count` - 1 newest periodic checkpoints
+    (`batch<batches>.ckpt`) of `checkpoint_dir` before it, oldest first. Fewer is a UserError naming the dir."""
+    periodic = sorted((int(m.group(1)), p) for p in Path(checkpoint_dir).iterdir() if (m := PERIODIC.match(p.name)))
+    # a periodic checkpoint of the last batch holds the same weights as `last`: leave it out
+    older = [p for batches, p in periodic if batches < last_batch]
+    if len(older) < count - 1:
         raise UserError(f"trainer.average_last {count}: {checkpoint_dir} holds {len(older)} periodic checkpoint(s) "
-                        f"before {last.name}, {count - 1} needed (raise trainer.keep_checkpoints, or train longer "
-                        "than average_last x checkpoint_every_n_steps)")
-    return [*chosen, last]
+                        f"before {Path(last).name}, {count - 1} needed (raise trainer.keep_checkpoints, or train "
+                        "longer than average_last x checkpoint_every_n_steps)")
+    return [*older[len(older) - (count - 1):], Path(last)]
 
 
 def average_state_dicts(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
@@ -66,9 +62,3 @@ def _state_dict(path: Path) -> dict[str, torch.Tensor]:
     except (RuntimeError, OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as err:
         raise UserError(f"{path}: not a readable training checkpoint ({type(err).__name__}: {err})") from None
 
-
-def _global_step(path: Path) -> int:
-    try:
-        return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True).get("global_step", 0))
-    except (RuntimeError, OSError, EOFError, AttributeError, TypeError, ValueError, pickle.UnpicklingError) as err:
-        raise UserError(f"{path}: not a readable training checkpoint ({type(err).__name__}: {err})") from None

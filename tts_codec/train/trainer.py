@@ -82,15 +82,22 @@ def trainer_settings(config: dict[str, Any], max_steps: int | None = None) -> di
     if isinstance(average, bool) or not isinstance(average, int) or average < 1:
         raise UserError(f"config trainer.average_last: {average!r} is not a whole number >= 1 (1: export the last "
                         "checkpoint's weights)")
-    if average - 1 > int(conf["keep_checkpoints"]):
-        raise UserError(f"config trainer.average_last: {average} needs trainer.keep_checkpoints >= {average - 1} "
-                        f"(it is {conf['keep_checkpoints']}): the periodic checkpoints to average must be kept")
-    every, steps = int(conf["checkpoint_every_n_steps"]), int(conf["max_steps"])
-    if (steps - 1) // every < average - 1:
-        raise UserError(f"config trainer.average_last: {average} needs {average - 1} periodic checkpoints before the "
-                        f"last batch, and max_steps {steps} with checkpoint_every_n_steps {every} makes "
-                        f"{(steps - 1) // every}")
+    if average > 1:
+        _check_average_last(average, int(conf["keep_checkpoints"]), int(conf["checkpoint_every_n_steps"]),
+                            int(conf["max_steps"]))
     return conf
+
+
+def _check_average_last(average: int, keep: int, every: int, steps: int) -> None:
+    """UserError unless the schedule writes and keeps the `average` - 1 periodic checkpoints averaging needs
+    (Lightning: keep_checkpoints -1 keeps all, checkpoint_every_n_steps 0 writes none)."""
+    if 0 <= keep < average - 1:
+        raise UserError(f"config trainer.average_last: {average} needs trainer.keep_checkpoints >= {average - 1} "
+                        f"(it is {keep}): the periodic checkpoints to average must be kept")
+    written = (steps - 1) // every if every > 0 else 0
+    if written < average - 1:
+        raise UserError(f"config trainer.average_last: {average} needs {average - 1} periodic checkpoints before the "
+                        f"last batch, and max_steps {steps} with checkpoint_every_n_steps {every} makes {written}")
 
 
 def last_checkpoint(output_dir: str | Path) -> Path | None:
@@ -258,7 +265,8 @@ def fit(
     if trainer.is_global_zero and hasattr(task, "export"):
         average = int(trainer_settings(config)["average_last"])
         if average > 1:
-            paths = checkpoints_to_average(output_dir / CHECKPOINT_DIR, output_dir / CHECKPOINT_DIR / LAST, average)
+            paths = checkpoints_to_average(output_dir / CHECKPOINT_DIR, output_dir / CHECKPOINT_DIR / LAST,
+                                           trainer.global_step // steps_per_batch(task), average)
             task.load_state_dict(average_state_dicts(paths))
             log.info("exported weights: the mean of %s", ", ".join(p.name for p in paths))
         task.export(output_dir / "model")
