@@ -30,6 +30,7 @@ from tts_codec.eval.report.plots import plot_confusion, plot_distribution
 from tts_codec.eval.normalize import simple_normalize
 from tts_codec.eval.report.paired import paired_differences
 from tts_codec.eval.report.results_md import (
+    ARROWS,
     SYSTEM_COLUMNS,
     metric_notes,
     model_groups,
@@ -225,6 +226,7 @@ def _build(out: Path, systems, ref_dir, gen_scps, title, max_rows, worst_by, see
         title=title, header=header, systems=systems, columns=SYSTEM_COLUMNS, summary=summary_rows(systems),
         legend=table_legend(systems), notes=metric_notes(systems), models=model_groups(systems),
         paired=paired_differences(systems), paired_legend=paired_legend(systems[0].name), fmt=format_number,
+        arrows=ARROWS,
         distributions=_distribution_plots(out, systems), confusions=_confusion_plots(out, systems), rows=rows,
         n_utts=len(set().union(*(s.scores for s in systems))), worst_metric=worst_metric,
     )
