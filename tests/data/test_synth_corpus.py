@@ -185,6 +185,29 @@ def test_spliced_training_texts_leave_dev_test_and_prosody_unchanged():
     assert not set(texts) & {text for _, text in evaluation}
 
 
+def test_xxxlarge_extends_xxlarge_spliced_texts_and_keeps_the_held_out_pool():
+    """`xxxlarge` doubles xxlarge's training utterances: the first 1596 texts of each voice are xxlarge's (same
+    draws and splices), the rest new word sequences; no training text reads an evaluation sentence; test is the same."""
+    from tts_codec.data.synth.corpus import sized_config
+
+    xx = plan_corpus(sized_config("xxlarge", splice_sentences=True))
+    xxx = plan_corpus(sized_config("xxxlarge", splice_sentences=True))
+    train = {name: {} for name in ("xx", "xxx")}
+    for name, plan in (("xx", xx), ("xxx", xxx)):
+        for u in plan:
+            if u.split == "train":
+                train[name].setdefault(u.speaker.id, []).append(u.text)
+    assert sorted(train["xx"]) == sorted(train["xxx"]) and len(train["xxx"]) == 14
+    for spk, texts in train["xxx"].items():
+        assert len(texts) == 3196 and texts[:1596] == train["xx"][spk]
+    all_train = {t for texts in train["xxx"].values() for t in texts}
+    assert len(all_train) >= 0.9 * 14 * 3196  # about one distinct word sequence per utterance
+    evaluation = {u.text for u in xxx if u.split != "train"}
+    heads = {" ".join(t.split()[: (len(t.split()) + 1) // 2]) for t in evaluation}
+    assert not any(t.startswith(head + " ") for t in all_train for head in heads)  # no evaluation sentence is drawn
+    assert [(u.utt_id, u.text) for u in xxx if u.split == "test"] == [(u.utt_id, u.text) for u in xx if u.split == "test"]
+
+
 def test_splice_flag_reaches_the_corpus_and_its_info(tmp_path):
     import json
 

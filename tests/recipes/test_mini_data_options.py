@@ -11,7 +11,7 @@ MINI = Path(__file__).resolve().parents[2] / "egs" / "mini" / "tts1"
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("--size", "huge"), "--size must be small, large, xlarge or xxlarge, got 'huge'"),
+    (("--size", "huge"), "--size must be small, large, xlarge, xxlarge or xxxlarge, got 'huge'"),
     (("--size", "xlarge", "--splice_sentences", "maybe"), "option '--splice_sentences' takes true or false, not 'maybe'"),
 ])
 def test_bad_stage1_options_exit_2_and_write_nothing(tmp_path, argv, message):

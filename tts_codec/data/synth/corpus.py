@@ -9,7 +9,7 @@ utterance reads the first half of its drawn sentence joined to the second half o
 LM sees about one distinct word sequence per utterance instead of the few hundred training sentences of the list
 (it cannot learn them by heart); dev and test are unchanged, byte for byte. `SIZES` names the presets: `small` (the CI
 default, about 5 minutes of audio), `large` (16 voices, about 75 minutes, several hundred training sentences) and
-`xlarge` / `xxlarge` (the same voices with 4x / 16x large's training utterances, for LM runs).
+`xlarge` / `xxlarge` / `xxxlarge` (the same voices with 4x / 16x / 32x large's training utterances, for LM runs).
 Every utterance varies pitch and rate around its speaker's base, so the Spark-TTS pitch/speed levels
 (bicodec_spark.md §6) vary too. Everything follows from the seed: the same config gives byte-identical wavs and
 tables, and a rerun on the same out dir resumes (finished wavs are kept).
@@ -93,6 +93,10 @@ SIZES: dict[str, dict[str, int]] = {
     # longer), so xlarge's dev is just as unseen by a model trained here and serves to compare the two.
     "xxlarge": {"num_speakers": 16, "utts_per_speaker": 1600, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
                 "test_utts_per_speaker": 12},
+    # 2x xxlarge (14 x 3196, about 40 hours), meant with `splice_sentences` (about one distinct text per utterance):
+    # its first 1596 training texts per voice are xxlarge's (the same draws), read with other prosody; test as above.
+    "xxxlarge": {"num_speakers": 16, "utts_per_speaker": 3200, "dev_utts_per_speaker": 4, "num_test_speakers": 2,
+                 "test_utts_per_speaker": 12},
 }
 
 
