@@ -13,6 +13,7 @@ import pytest
 
 from tts_codec.bin.run_jobs import main
 from tts_codec.errors import UserError
+from tts_codec.jobs.local import Watchdog
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,6 +125,25 @@ def test_main_in_process(tmp_path, monkeypatch, capsys):
     assert "run.sh: job failed (exit code 1): log log/f.log" in capsys.readouterr().err
     with pytest.raises(UserError, match="--backend must be local or slurm, not 'pbs'"):
         main(["--backend", "pbs", "l.log", "true"])
+
+
+def test_a_job_runs_only_after_the_watchdog_holds_its_group(tmp_path, monkeypatch):
+    # A runner SIGKILLed between starting a job and registering it must not leave the job's children behind:
+    # the command may not start before registration, however long registration takes.
+    seen_before_registration = []
+    register = Watchdog.watch
+
+    def slow_watch(self, pgid):
+        time.sleep(0.5)
+        seen_before_registration.append(sorted(p.name for p in tmp_path.glob("ran.*")))
+        register(self, pgid)
+
+    monkeypatch.setattr(Watchdog, "watch", slow_watch)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--backend", "local", "--max-jobs-run", "1", "JOB=1:2", "log/g.JOB.log",
+                 "echo", "$0", "[$1]", ">", "ran.JOB"]) == 0
+    assert seen_before_registration == [[], ["ran.1"]]  # job 2 had not run when it was registered, job 1 had
+    assert (tmp_path / "ran.1").read_text() == "bash []\n"  # the command sees what a plain `bash -c` gives it
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

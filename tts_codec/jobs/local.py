@@ -29,6 +29,9 @@ from tts_codec.jobs.watchdog import group_alive, kill_groups
 LOCAL_OPTIONS = ("max_jobs_run",) + RESOURCE_OPTIONS  # --mem/--gpu/--time are accepted and ignored, as in run.pl
 KILL_GRACE_S = 2.0
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# A job waits for one line on stdin before it runs its command, so the runner registers its process group with the
+# watchdog before the command can start anything; no line (the runner died first) means the job never runs.
+REGISTRATION_GATE = 'IFS= read -r _ || exit 130; exec bash -c "$1" </dev/null'
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> bool:
@@ -140,13 +143,16 @@ class LocalRunner:
             raise UserError(f"cannot write the log file {path}: {err.strerror}") from err
         start = time.monotonic()
         with open(path, "a", encoding="utf-8") as out:
-            proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(["bash", "-c", REGISTRATION_GATE, "bash", command], stdin=subprocess.PIPE,
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             self._watchdog.watch(proc.pid)
             with self._lock:
                 self._procs[job_id] = proc
-            if self._stopping.is_set():  # interrupted while this job was starting
-                self.kill_all()
+            if not self._stopping.is_set():  # interrupted while this job was starting: it exits at the closed gate
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.write(b"\n")  # type: ignore[union-attr]
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()  # type: ignore[union-attr]
             returncode = proc.wait()
             with self._lock:
                 self._procs.pop(job_id, None)
