@@ -148,11 +148,9 @@ class LocalRunner:
             self._watchdog.watch(proc.pid)
             with self._lock:
                 self._procs[job_id] = proc
-            if not self._stopping.is_set():  # interrupted while this job was starting: it exits at the closed gate
-                with contextlib.suppress(BrokenPipeError):
+            with contextlib.suppress(BrokenPipeError), proc.stdin:  # type: ignore[union-attr]
+                if not self._stopping.is_set():  # interrupted while this job was starting: it exits at the closed gate
                     proc.stdin.write(b"\n")  # type: ignore[union-attr]
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()  # type: ignore[union-attr]
             returncode = proc.wait()
             with self._lock:
                 self._procs.pop(job_id, None)
