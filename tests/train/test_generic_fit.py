@@ -175,3 +175,19 @@ def test_average_last_follows_lightnings_meaning_of_keep_and_every():
     with pytest.raises(UserError, match=r"average_last: 3 needs 2 periodic checkpoints .* checkpoint_every_n_steps 0 "
                                         r"makes 0"):
         trainer_settings({"trainer": {"keep_checkpoints": 5, "average_last": 3, "checkpoint_every_n_steps": 0}})
+
+
+def test_a_run_resumed_mid_epoch_shows_its_bar_with_the_total_and_name(tmp_path):
+    """Lightning skips on_train_epoch_start when it resumes mid-epoch (a run killed after a periodic checkpoint): the
+    bar still knows its total and its name."""
+    conf = config(6)
+    conf["trainer"]["keep_checkpoints"] = 5
+    L.seed_everything(0, verbose=False)
+    fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
+    ckpts = tmp_path / "exp" / CHECKPOINT_DIR
+    (ckpts / LAST).write_bytes((ckpts / "batch00000002.ckpt").read_bytes())  # killed after batch 2 of a 4-batch epoch
+    L.seed_everything(0, verbose=False)
+    resumed = fit(ToyLM(conf), TokenDataModule(), tmp_path / "exp", has_validation=False)
+    bar = resumed.trainer.progress_bar_callback.train_progress_bar
+    assert resumed.trainer.global_step == 6 and len(resumed.seen) == 4
+    assert (bar.total, bar.desc, bar.n) == (6, "train: ", 6)

@@ -20,6 +20,7 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import convert_inf
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
@@ -48,6 +49,12 @@ class BatchProgressBar(TQDMProgressBar):
     def total_train_batches(self) -> int | float:
         per_batch = steps_per_batch(self.trainer.lightning_module)
         return min(self.trainer.num_training_batches, self.trainer.max_steps // per_batch)
+
+    def on_train_start(self, trainer: L.Trainer, *args: Any) -> None:
+        """Name the bar and give it its total here too: a run resumed mid-epoch skips on_train_epoch_start."""
+        super().on_train_start(trainer, *args)
+        self.train_progress_bar.total = convert_inf(self.total_train_batches)
+        self.train_progress_bar.set_description("train")
 
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
         super().on_train_epoch_start(trainer, *args)
