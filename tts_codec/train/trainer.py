@@ -50,15 +50,18 @@ class BatchProgressBar(TQDMProgressBar):
         per_batch = steps_per_batch(self.trainer.lightning_module)
         return min(self.trainer.num_training_batches, self.trainer.max_steps // per_batch)
 
-    def on_train_start(self, trainer: L.Trainer, *args: Any) -> None:
-        """Name the bar and give it its total here too: a run resumed mid-epoch skips on_train_epoch_start."""
-        super().on_train_start(trainer, *args)
+    def _label_bar(self) -> None:
         self.train_progress_bar.total = convert_inf(self.total_train_batches)
         self.train_progress_bar.set_description("train")
 
+    def on_train_start(self, trainer: L.Trainer, *args: Any) -> None:
+        """Label the bar here too: a run resumed mid-epoch skips on_train_epoch_start (Lightning 2.x)."""
+        super().on_train_start(trainer, *args)
+        self._label_bar()
+
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
         super().on_train_epoch_start(trainer, *args)
-        self.train_progress_bar.set_description("train")
+        self._label_bar()
 
 
 class BatchCheckpoint(ModelCheckpoint):
